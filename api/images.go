@@ -1,0 +1,124 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+
+	"github.com/labstack/echo/v4"
+	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/pipeline/images"
+)
+
+var (
+	blobKeyPattern     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	variantFilePattern = regexp.MustCompile(`^[a-z0-9_]{1,32}\.jpg$`)
+)
+
+// getImage serves a stored variant. The key is the sha256 of the bytes, so
+// the response never changes: strong ETag and immutable caching.
+func (s *Server) getImage(c echo.Context) error {
+	key, file := c.Param("id"), c.Param("variant")
+	if !blobKeyPattern.MatchString(key) || !variantFilePattern.MatchString(file) || s.deps.Blobs == nil {
+		return listinggen.Errorf(listinggen.ENOTFOUND, "image not found")
+	}
+	// Blobs are shared by content; a tenant reads only those it made.
+	if s.security != nil {
+		owned, err := s.security.ImageOwned(c.Request().Context(), tenant(c), key)
+		if err != nil {
+			return err
+		}
+		if !owned {
+			return listinggen.Errorf(listinggen.ENOTFOUND, "image not found")
+		}
+	}
+	rc, info, err := s.deps.Blobs.Open(c.Request().Context(), key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := c.Response().Header()
+	h.Set("ETag", info.ETag())
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set(echo.HeaderContentType, "image/jpeg")
+	if rs, ok := rc.(io.ReadSeeker); ok {
+		http.ServeContent(c.Response(), c.Request(), "", info.ModTime, rs)
+		return nil
+	}
+	return c.Stream(http.StatusOK, "image/jpeg", rc)
+}
+
+type imageRequest struct {
+	URL      string              `json:"url"`
+	Platform listinggen.Platform `json:"platform"`
+	Category string              `json:"category"`
+}
+
+// postImage makes a platform's variants of one image: an upload
+// (multipart field "file") or a URL fetched with the same guards as product
+// images.
+func (s *Server) postImage(c echo.Context) error {
+	if s.deps.Images == nil {
+		return listinggen.Errorf(listinggen.EUNAVAILABLE, "the image stage is not enabled on this server")
+	}
+	var req imageRequest
+	var in images.Input
+	if isJSON(c.Request().Header.Get(echo.HeaderContentType)) {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		if fe := listinggen.CheckText("url", req.URL, 2048, false); fe != nil {
+			return listinggen.Invalid(fe)
+		}
+		in.URL = req.URL
+	} else {
+		req.Platform = listinggen.Platform(c.FormValue("platform"))
+		req.Category = c.FormValue("category")
+		fh, err := c.FormFile("file")
+		if err != nil {
+			return listinggen.Invalid([]listinggen.FieldError{{Field: "file", Message: "is required: the image as a multipart file field"}})
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return listinggen.WrapError(listinggen.EINVALID, err, "could not read the uploaded file")
+		}
+		defer f.Close()
+		data, err := io.ReadAll(f)
+		if err != nil {
+			return listinggen.WrapError(listinggen.EINVALID, err, "could not read the uploaded file")
+		}
+		in.Data, in.Name = data, "upload:"+fh.Filename
+	}
+	spec, ok := s.deps.Pipeline.ImageSpec(req.Platform)
+	if !ok {
+		return listinggen.Invalid([]listinggen.FieldError{{Field: "platform", Message: fmt.Sprintf("must be one of %v", listinggen.Platforms)}})
+	}
+	var img *images.Image
+	err := s.withPipelineSlot(c, func() (err error) {
+		img, err = s.deps.Images.ProcessOne(c.Request().Context(), spec.ForCategory(req.Category), in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if s.security != nil {
+		keys := make([]string, len(img.Variants))
+		for i, v := range img.Variants {
+			keys[i] = v.SHA256
+		}
+		if err := s.security.AddImageOwner(c.Request().Context(), tenant(c), keys); err != nil {
+			return err
+		}
+	}
+	out := map[string]any{"url": img.URL, "format": img.Format, "width": img.Width, "height": img.Height, "bytes": img.Bytes,
+		"sha256": img.SHA256, "phash": img.PHash.String()}
+	var variants []listinggen.ImageVariant
+	for _, v := range img.Variants {
+		variants = append(variants, listinggen.ImageVariant{Name: v.Name, URL: "/v1/images/" + v.SHA256 + "/" + v.Name + ".jpg",
+			Width: v.Width, Height: v.Height, Bytes: v.Bytes, SHA256: v.SHA256})
+	}
+	out["variants"] = variants
+	return c.JSON(http.StatusCreated, out)
+}

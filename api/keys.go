@@ -1,0 +1,86 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/listinggen/listinggen"
+)
+
+// Keys over the API act within the caller's tenant only: an admin key
+// lists, creates and revokes its own tenant's keys; another tenant's key id
+// is not found.
+
+func (s *Server) keyStore() (listinggen.APIKeyService, error) {
+	if s.security == nil {
+		return nil, listinggen.Errorf(listinggen.EUNAVAILABLE, "this store keeps no API keys")
+	}
+	return s.security, nil
+}
+
+func (s *Server) listKeys(c echo.Context) error {
+	ks, err := s.keyStore()
+	if err != nil {
+		return err
+	}
+	list, err := ks.ListAPIKeys(c.Request().Context(), tenant(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": list})
+}
+
+type keyCreateRequest struct {
+	Name   string             `json:"name"`
+	Scopes []listinggen.Scope `json:"scopes"`
+}
+
+// createKey mints a key for the caller's tenant and shows its token once.
+func (s *Server) createKey(c echo.Context) error {
+	ks, err := s.keyStore()
+	if err != nil {
+		return err
+	}
+	var req keyCreateRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if fe := listinggen.CheckText("name", req.Name, 200, false); fe != nil {
+		return listinggen.Invalid(fe)
+	}
+	names := make([]string, len(req.Scopes))
+	for i, sc := range req.Scopes {
+		names[i] = string(sc)
+	}
+	scopes, err := listinggen.ParseScopes(strings.Join(names, ","))
+	if err != nil {
+		return listinggen.Invalid([]listinggen.FieldError{{Field: "scopes", Message: listinggen.ErrorMessage(err)}})
+	}
+	k, token, err := listinggen.NewAPIKey(tenant(c), req.Name, scopes, s.now())
+	if err != nil {
+		return err
+	}
+	if err := ks.CreateAPIKey(c.Request().Context(), k); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"key": k, "token": token})
+}
+
+func (s *Server) revokeKey(c echo.Context) error {
+	ks, err := s.keyStore()
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	k, err := ks.FindAPIKey(ctx, c.Param("id"))
+	if listinggen.ErrorCode(err) == listinggen.ENOTFOUND || err == nil && k.TenantID != tenant(c) {
+		return listinggen.Errorf(listinggen.ENOTFOUND, "API key %q not found", c.Param("id"))
+	} else if err != nil {
+		return err
+	}
+	if err := ks.RevokeAPIKey(ctx, k.ID, s.now()); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

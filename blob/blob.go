@@ -1,0 +1,51 @@
+// Package blob stores image variants by content: the key of a blob is the
+// sha256 hex digest of its bytes, so storing the same bytes twice is a no-op
+// and a key names exactly one content forever (safe to cache as immutable).
+// Local keeps blobs in a directory; an S3-compatible store can implement the
+// same interface.
+package blob
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/listinggen/listinggen"
+)
+
+// Store is listinggen.BlobStore; Local and Memory implement it.
+type Store = listinggen.BlobStore
+
+// Info describes a stored blob.
+type Info = listinggen.BlobInfo
+
+// Key returns the key data is stored under.
+func Key(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// ValidKey reports whether key is 64 lower-case hex digits. Nothing else is
+// ever turned into a path, so no key can traverse directories.
+func ValidKey(key string) bool {
+	if len(key) != sha256.Size*2 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkKey(key string) error {
+	if !ValidKey(key) {
+		return listinggen.Errorf(listinggen.EINVALID, "blob key must be 64 lower-case hex digits")
+	}
+	return nil
+}
+
+func notFound(key string) error {
+	return listinggen.Errorf(listinggen.ENOTFOUND, "blob %s not found", key)
+}

@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/sample"
+	"github.com/listinggen/listinggen/openai/openaitest"
+)
+
+// chromiumPath is Debian's chromium, which scripts/install-chromium.sh
+// installs for `make test`.
+const chromiumPath = "/usr/bin/chromium"
+
+const xssTitle = `<img src=x onerror=alert(1)>`
+
+type uiListing struct {
+	ID      string `json:"id"`
+	ShopID  string `json:"shop_id"`
+	Version int    `json:"version"`
+	Status  string `json:"status"`
+	Copy    struct {
+		Title string `json:"title"`
+	} `json:"copy"`
+	Source struct {
+		Title string `json:"title"`
+	} `json:"source"`
+	Compliance struct {
+		OK bool `json:"ok"`
+	} `json:"compliance"`
+	Dedup struct {
+		Matches []struct {
+			ListingID string `json:"listing_id"`
+		} `json:"matches"`
+	} `json:"dedup"`
+}
+
+// browser is a headless chromium tab on the server under test, with what
+// the page reported: console errors, exceptions, CSP violations, dialogs.
+type browser struct {
+	t        *testing.T
+	ctx      context.Context
+	base     string
+	shotsDir string
+
+	mu       sync.Mutex
+	problems []string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and %s is missing: run scripts/install-chromium.sh", chromiumPath)
+		}
+		t.Skipf("%s is missing (scripts/install-chromium.sh installs it); skipping the browser tests", chromiumPath)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath), chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1280, 900), chromedp.Flag("lang", "zh-CN"))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	shots := os.Getenv("UI_SCREENSHOTS_DIR")
+	if shots == "" {
+		var err error
+		if shots, err = os.MkdirTemp("", "listinggen-ui-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &browser{t: t, ctx: ctx, base: base, shotsDir: shots}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			b.report("dialog opened: " + d.Message)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			// A refused request logs a network error: the page shows
+			// those itself, and the tests expect some.
+			if m.Source == "network" {
+				continue
+			}
+			if m.IsException() || m.Type == "error" || strings.Contains(m.Text, "Content Security Policy") {
+				b.report(fmt.Sprintf("console %s: %s (%s)", m.Type, m.Text, m.URL))
+			}
+		}
+	}()
+	return b
+}
+
+func (b *browser) report(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.problems = append(b.problems, s)
+}
+
+// checkClean fails the test if the page reported anything since the
+// last check: every page must run without errors and without tripping CSP.
+func (b *browser) checkClean(step string) {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.problems) > 0 {
+		b.t.Errorf("%s: the page reported %q", step, b.problems)
+		b.problems = nil
+	}
+}
+
+// do runs actions with a time limit, failing the test with the step name.
+func (b *browser) do(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", step, err)
+	}
+}
+
+// jsEval evaluates a JavaScript expression in the page.
+func jsEval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor evaluates a JavaScript condition every 50 ms until it is true,
+// across page loads (a reload in between is not an error).
+func (b *browser) waitFor(step, cond string) {
+	b.t.Helper()
+	b.waitForWithin(step, cond, time.Minute)
+}
+
+// waitForWithin is waitFor with a time limit of its own: generating the
+// catalogue takes long on a loaded machine (make test runs every package
+// at once).
+func (b *browser) waitForWithin(step, cond string, limit time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(limit)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("Boolean("+cond+")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		lastErr = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("%s: waiting for %s: %v", step, cond, lastErr)
+}
+
+// screenshot saves the viewport as a compressed PNG.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img); err != nil {
+		b.t.Fatal(err)
+	}
+	path := filepath.Join(b.shotsDir, name+".png")
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot %s", path)
+}
+
+// clear empties a form field (SetValue refuses an empty value).
+func (b *browser) clear(selector string) {
+	b.t.Helper()
+	jsEval[bool](b, fmt.Sprintf(`(document.querySelector(%q).value = '') === ''`, selector))
+}
+
+func (b *browser) open(path string) {
+	b.t.Helper()
+	b.do("open "+path, chromedp.Navigate(b.base+path))
+	b.waitFor("open "+path, `document.body && document.body.dataset.ready === '1'`)
+}
+
+// TestPreviewUIInABrowser drives the preview UI in headless chromium
+// against the real server with the fake model: import the catalogue
+// without curl, review in the queue with the keyboard and in bulk, edit
+// with the live counter and violation highlights, regenerate with
+// streamed output, follow a duplicate, and a product title that is an XSS
+// attempt renders as text and runs nothing.
+func TestPreviewUIInABrowser(t *testing.T) {
+	fake := openaitest.New(openaitest.Config{StreamChunkRunes: 4, StreamChunkDelay: 5 * time.Millisecond})
+	defer fake.Close()
+	s := startServer(t, t.TempDir(), map[string]string{"LLM_BASE_URL": fake.URL(), "LLM_MODEL": "fake-4o"})
+	b := newBrowser(t, s.url)
+
+	// Import: two shops in one group made with the form, then products
+	// pasted as JSON lines, one of them not JSON at all.
+	b.open("/ui/import")
+	for _, shop := range []struct{ name, platform string }{{"抖店一号", "douyin"}, {"淘宝二号", "taobao"}} {
+		b.do("create shop "+shop.name,
+			chromedp.SetValue(chromedp.CSS(`#shop-form [name=name]`), shop.name),
+			chromedp.SetValue(chromedp.CSS(`#shop-form [name=platform]`), shop.platform),
+			chromedp.SetValue(chromedp.CSS(`#shop-form [name=group]`), "女装店群"),
+			chromedp.Click(chromedp.CSS(`#shop-form button`)))
+		b.waitFor("shop "+shop.name+" listed", fmt.Sprintf(`document.querySelector('#shop-list').textContent.includes(%q)`, shop.name))
+	}
+	var lines []string
+	for _, l := range sample.RawLines(t)[:6] {
+		lines = append(lines, string(l))
+	}
+	xss := `{"id":"xss-1","title":"` + xssTitle + `","category":"女装/连衣裙","attributes":{"材质":"棉"}}`
+	products := strings.Join(append(lines, "this is not json", xss), "\n")
+	b.do("paste products", chromedp.SetValue(chromedp.CSS(`#products`), products), chromedp.Click(chromedp.CSS(`#generate`)))
+	b.waitForWithin("generation done", `document.querySelector('#progress-text').textContent.startsWith('完成')`, 5*time.Minute)
+	if got := jsEval[string](b, `document.querySelector('#progress-text').textContent`); !strings.Contains(got, "完成: 14 ") || !strings.Contains(got, "错误: 1") {
+		t.Errorf("import progress %q, want 14 listings (7 products × 2 shops) and 1 error", got)
+	}
+	if got := jsEval[string](b, `document.querySelector('#import-errors').textContent`); !strings.Contains(got, "第 7 行") {
+		t.Errorf("import errors %q should name line 7", got)
+	}
+	b.checkClean("import")
+
+	var page struct {
+		Items []uiListing `json:"items"`
+	}
+	s.do("GET", "/v1/listings?limit=200", nil, &page)
+	if len(page.Items) != 14 {
+		t.Fatalf("%d listings after the import, want 14", len(page.Items))
+	}
+
+	// The queue, newest first, with the first row current.
+	b.open("/")
+	b.waitFor("queue rows", `document.querySelectorAll('#queue tbody tr').length === 14`)
+	b.screenshot("queue")
+	if n := jsEval[int](b, `document.querySelectorAll('img[src="x"]').length`); n != 0 {
+		t.Errorf("the queue has %d injected <img> elements", n)
+	}
+
+	// XSS: the product title is shown as text in the listing view.
+	var xssListing uiListing
+	for _, l := range page.Items {
+		if l.Source.Title == xssTitle {
+			xssListing = l
+		}
+	}
+	if xssListing.ID == "" {
+		t.Fatalf("no listing of the XSS product among %d", len(page.Items))
+	}
+	b.open("/ui/listings/" + xssListing.ID)
+	if got := jsEval[string](b, `document.querySelector('#source-title').textContent`); got != xssTitle {
+		t.Errorf("source title renders as %q, want the literal text %q", got, xssTitle)
+	}
+	if n := jsEval[int](b, `document.querySelectorAll('img[src="x"], #source-title *:not(ins):not(del):not(mark)').length`); n != 0 {
+		t.Errorf("the XSS title made %d elements", n)
+	}
+	b.checkClean("xss listing")
+
+	// Keyboard review in the queue: j moves down, a approves the current row.
+	b.open("/")
+	second := jsEval[string](b, `document.querySelectorAll('#queue tbody tr')[1].dataset.id`)
+	b.do("j then a", chromedp.KeyEvent("j"), chromedp.KeyEvent("a"))
+	b.waitFor("row approved", `document.querySelectorAll('#queue tbody tr')[1].querySelector('.status .badge').classList.contains('status-approved') ||
+		document.querySelectorAll('#queue tbody tr')[1].querySelector('.row-msg').textContent !== ''`)
+	var got uiListing
+	s.do("GET", "/v1/listings/"+second, nil, &got)
+	if got.Compliance.OK && got.Status != "approved" {
+		t.Errorf("after j, a in the queue: listing %s is %s, want approved", second, got.Status)
+	}
+
+	// The listing view: edit the title, watch the counter and highlights.
+	var target uiListing
+	for _, l := range page.Items {
+		if l.ID != second && l.Source.Title != xssTitle && l.Status != "approved" {
+			target = l
+			break
+		}
+	}
+	b.open("/ui/listings/" + target.ID)
+	b.screenshot("listing")
+	b.do("press e", chromedp.KeyEvent("e"), chromedp.WaitVisible(chromedp.CSS(`#editor`)))
+	bad := "最好的连衣裙 第一品牌"
+	b.clear("#edit-title")
+	b.do("type a title", chromedp.SendKeys(chromedp.CSS(`#edit-title`), bad))
+	wantCounter := fmt.Sprintf("%d / 60", listinggen.TitleUnits(bad))
+	b.waitFor("counter", fmt.Sprintf(`document.querySelector('#counter').textContent === %q`, wantCounter))
+	b.waitFor("violation highlight", `[...document.querySelectorAll('#edit-preview mark.violation')].some(m => m.textContent.includes('第一') || m.textContent.includes('最好'))`)
+	if rule := jsEval[string](b, `document.querySelector('#edit-preview mark.violation').title`); rule == "" {
+		t.Error("the highlighted violation has no rule")
+	}
+	b.screenshot("listing-edit")
+	long := strings.Repeat("长", 31)
+	b.do("type past the limit", chromedp.SendKeys(chromedp.CSS(`#edit-title`), long))
+	b.waitFor("counter over", `document.querySelector('#counter').classList.contains('over')`)
+	clean := "雪纺连衣裙 收腰显瘦"
+	b.clear("#edit-title")
+	b.do("fix the title", chromedp.SendKeys(chromedp.CSS(`#edit-title`), clean))
+	b.waitFor("highlights gone", `document.querySelector('#check-state').textContent === '已实时检查' && document.querySelectorAll('#edit-preview mark').length === 0`)
+	b.do("save", chromedp.Click(chromedp.CSS(`#save`)))
+	b.waitFor("saved", fmt.Sprintf(`document.body.dataset.ready === '1' && document.querySelector('#generated-title').textContent === %q`, clean))
+
+	// Approve with the keyboard on the listing view.
+	b.do("press a", chromedp.KeyEvent("a"))
+	b.waitFor("approved badge", `document.querySelector('#status-badge').classList.contains('status-approved') || document.querySelector('#action-msg').textContent !== ''`)
+	if msg := jsEval[string](b, `document.querySelector('#action-msg').textContent`); msg != "已通过" {
+		t.Errorf("approving with a: %q", msg)
+	}
+	s.do("GET", "/v1/listings/"+target.ID, nil, &got)
+	if got.Status != "approved" || got.Copy.Title != clean {
+		t.Errorf("after edit and a: %s %q", got.Status, got.Copy.Title)
+	}
+	b.checkClean("edit and approve")
+
+	// Regenerate: the model's output streams into the page, then the
+	// validated listing replaces the copy.
+	streams := fake.Stats().Streams
+	b.do("regenerate", chromedp.Click(chromedp.CSS(`#regenerate`)))
+	b.waitFor("streamed text", `document.querySelector('#stream-out').textContent.length > 10`)
+	b.waitForWithin("stream done", `document.querySelector('#stream-status').textContent.startsWith('完成')`, 3*time.Minute)
+	s.do("GET", "/v1/listings/"+target.ID, nil, &got)
+	streamed := jsEval[string](b, `document.querySelector('#stream-out').textContent`)
+	if fake.Stats().Streams != streams+1 || !strings.Contains(streamed, got.Copy.Title) ||
+		jsEval[string](b, `document.querySelector('#generated-title').textContent`) != got.Copy.Title {
+		t.Errorf("streamed %q; stored title %q; streams %d → %d", streamed, got.Copy.Title, streams, fake.Stats().Streams)
+	}
+	b.checkClean("regenerate")
+
+	// Bulk approve the listings without blocking problems.
+	b.open("/?compliance=ok&status=needs_review")
+	rows := jsEval[[]string](b, `[...document.querySelectorAll('#queue tbody tr')].map(r => r.dataset.id)`)
+	if len(rows) < 2 {
+		t.Fatalf("only %d rows to bulk approve", len(rows))
+	}
+	b.do("bulk approve", chromedp.Click(chromedp.CSS(`#select-all`)), chromedp.Click(chromedp.CSS(`#bulk-approve`)))
+	b.waitFor("bulk done", `document.querySelector('#bulk-result').textContent !== ''`)
+	for _, id := range rows {
+		s.do("GET", "/v1/listings/"+id, nil, &got)
+		if got.Status != "approved" {
+			t.Errorf("after bulk approve: %s is %s", id, got.Status)
+		}
+	}
+	b.checkClean("bulk approve")
+
+	// Follow a duplicate match to the listing it names.
+	var withMatch uiListing
+	for _, l := range page.Items {
+		if len(l.Dedup.Matches) > 0 {
+			withMatch = l
+			break
+		}
+	}
+	if withMatch.ID == "" {
+		t.Fatal("no listing has a dedup match: two shops of one group got the same products")
+	}
+	b.open("/ui/listings/" + withMatch.ID)
+	b.do("follow match", chromedp.Click(chromedp.CSS(`#matches a.match`)))
+	b.waitFor("match page", fmt.Sprintf(`location.pathname === '/ui/listings/%s' && document.body.dataset.ready === '1'`, withMatch.Dedup.Matches[0].ListingID))
+
+	// English on request; the choice sticks.
+	b.do("switch language", chromedp.Click(chromedp.CSS(`#lang-switch`)))
+	b.waitFor("english", `document.body.dataset.ready === '1' && document.querySelector('#approve').textContent === 'Approve (a)'`)
+	b.open("/")
+	if h := jsEval[string](b, `document.querySelector('h1').textContent`); h != "Review queue" {
+		t.Errorf("after switching to English the queue says %q", h)
+	}
+
+	// A state-changing request from the page without the CSRF token is
+	// refused, and so is one that claims another origin.
+	if st := jsEval[int](b, `fetch('/v1/listings/`+target.ID+`', {method: 'PATCH', headers: {'Content-Type': 'application/json'}, body: '{"status":"rejected"}'}).then(r => r.status)`); st != 403 {
+		t.Errorf("PATCH without the CSRF token: %d, want 403", st)
+	}
+	b.checkClean("end")
+}

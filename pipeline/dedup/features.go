@@ -1,0 +1,304 @@
+package dedup
+
+import (
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/listinggen/listinggen"
+)
+
+// Item is one side of a candidate pair; see listinggen.DedupItem.
+type Item = listinggen.DedupItem
+
+// ItemFromProduct is the evidence a source product carries.
+func ItemFromProduct(p *listinggen.Product) Item {
+	it := Item{Title: p.Title, Text: p.Description, Brand: p.Brand, Category: p.Category, Attributes: p.Attributes}
+	if p.Price != nil {
+		it.Price, _ = strconv.ParseFloat(p.Price.Amount, 64)
+	}
+	return it
+}
+
+// ItemFromListing is the evidence a stored listing carries: its source
+// product's facts, its copy's title as the title (what a shopper and a
+// platform see) and the source title among the searched text, and the
+// hashes of its processed images.
+func ItemFromListing(l *listinggen.Listing) Item {
+	it := ItemFromProduct(&l.Source)
+	it.Title = l.Copy.Title
+	it.Text = strings.Join(append([]string{l.Source.Title, l.Source.Description}, l.Copy.SellingPoints...), "\n")
+	it.PHashes = ListingHashes(l)
+	return it
+}
+
+// ListingHashes returns the perceptual hashes of a listing's images that
+// have one, in image order.
+func ListingHashes(l *listinggen.Listing) []uint64 {
+	var out []uint64
+	for _, im := range l.Images {
+		if h, err := strconv.ParseUint(im.PHash, 16, 64); err == nil && im.PHash != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// features is an Item prepared once for many comparisons.
+type features struct {
+	item     Item
+	grams    map[string]float64 // title character n-grams, weighted
+	norm     float64
+	codes    []string // identifier tokens of the title, normalised
+	allCodes []string // of title and text
+	squashed string   // title and text, letters and digits only, lower case
+	measures map[string][]float64
+	attrs    map[string]map[string]bool
+	// attrOrder keeps each attribute's values in the supplier's order.
+	attrOrder map[string][]string
+	brand     string
+}
+
+// fold lower-cases and turns full-width ASCII into half-width.
+func fold(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 0xFF01 && r <= 0xFF5E {
+			r -= 0xFEE0
+		}
+		return unicode.ToLower(r)
+	}, s)
+}
+
+func prepare(it Item) *features {
+	f := &features{item: it, brand: strings.TrimSpace(fold(it.Brand))}
+	title := fold(it.Title)
+	all := title + "\n" + fold(it.Text)
+	f.grams, f.norm = ngrams(title)
+	f.codes = identifiers(title)
+	f.allCodes = identifiers(all)
+	f.squashed = squash(all)
+	f.measures = measures(all)
+	if len(it.Attributes) > 0 {
+		f.attrs, f.attrOrder = map[string]map[string]bool{}, map[string][]string{}
+		for _, a := range it.Attributes {
+			set := map[string]bool{}
+			var order []string
+			for _, v := range a.Values {
+				if v = strings.TrimSpace(fold(v)); v != "" && !set[v] {
+					set[v] = true
+					order = append(order, v)
+				}
+			}
+			if len(set) > 0 {
+				name := strings.TrimSpace(fold(a.Name))
+				f.attrs[name], f.attrOrder[name] = set, order
+			}
+		}
+	}
+	return f
+}
+
+// ngrams returns the character bigrams and trigrams of s's words (runs of
+// letters and digits; a CJK run is one word), each weighted by its length,
+// and the vector's norm. Grams do not cross word boundaries, so word order
+// (which per-shop titles shuffle) matters little.
+func ngrams(s string) (map[string]float64, float64) {
+	out := map[string]float64{}
+	for _, w := range words(s) {
+		r := []rune(w)
+		if len(r) == 1 {
+			out[w]++
+			continue
+		}
+		for n := 2; n <= 3; n++ {
+			for i := 0; i+n <= len(r); i++ {
+				out[string(r[i:i+n])] += float64(n)
+			}
+		}
+	}
+	var sq float64
+	for _, v := range out {
+		sq += v * v
+	}
+	return out, math.Sqrt(sq)
+}
+
+// words splits s into runs of letters and digits.
+func words(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+func cosineGrams(a, b *features) float64 {
+	if a.norm == 0 || b.norm == 0 {
+		return 0
+	}
+	small, large := a.grams, b.grams
+	if len(small) > len(large) {
+		small, large = large, small
+	}
+	var dot float64
+	for g, x := range small {
+		dot += x * large[g]
+	}
+	return dot / (a.norm * b.norm)
+}
+
+// squash keeps ASCII letters and digits only, so that DSC-W120P, dsc w120p
+// and dscw120p are the same string.
+func squash(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+var (
+	// codeRun is an ASCII token that may be an identifier, with its inner
+	// hyphens, slashes and dots: DSC-W120P, SD-P71S, KDL-40V4100.
+	codeRun = regexp.MustCompile(`[a-z0-9]+(?:[-/.][a-z0-9]+)*`)
+	// measurement is a number with a short unit (120w, 32gb, 1080p, 4x):
+	// a quantity, not an identifier.
+	measurement = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)?[a-z]{1,3}$`)
+)
+
+// identifiers returns the identifier tokens of s (already folded):
+// model numbers and SKU-like codes, normalised by dropping separators.
+// A token qualifies if it mixes letters and digits and is not a
+// measurement. Hyphenated parts are also tried joined (dsc + w120p), since
+// suppliers write the same code with and without separators, except where
+// the hyphen joins a number to a word or a range (24-port, 18-70mm), which
+// are quantities. A slash separates codes (dvpfx820/w, 10/100).
+func identifiers(s string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(part string) {
+		c := squash(part)
+		if !seen[c] && isCode(c) && !measurement.MatchString(part) && !resolution.MatchString(c) {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	for _, run := range codeRun.FindAllString(s, -1) {
+		for _, slashed := range strings.Split(run, "/") {
+			if !quantityJoin.MatchString(slashed) {
+				add(slashed)
+			}
+			if strings.Contains(slashed, "-") {
+				for _, part := range strings.Split(slashed, "-") {
+					add(part)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+var (
+	// resolution is 1920x1080 and the like.
+	resolution = regexp.MustCompile(`^[0-9]+x[0-9]+$`)
+	// quantityJoin is a number hyphenated to a word or to another number:
+	// 24-port, 10-cup, 18-70mm, 3-6.
+	quantityJoin = regexp.MustCompile(`^[0-9.]+-([a-z]+|[0-9.]+[a-z]*)$`)
+)
+
+// stem is a code without its trailing letters (a colour or region
+// suffix: lmvm2085wh → lmvm2085), or "" when too little would be left.
+func stem(code string) string {
+	s := strings.TrimRightFunc(code, func(r rune) bool { return r < '0' || r > '9' })
+	if len(s) < 5 || len(s) == len(code) {
+		return ""
+	}
+	return s
+}
+
+// isCode: 5 to 30 characters, letters and digits (or five digits), and
+// no run of more than five letters (iphone15promax names a phone that a
+// case fits, not the case; model numbers are short letter groups around
+// digits: lmvm2085wh, dscw120p, kdl40v4100).
+func isCode(c string) bool {
+	if len(c) < 5 || len(c) > 30 {
+		return false
+	}
+	var letters, digits, run int
+	for _, r := range c {
+		if r >= '0' && r <= '9' {
+			digits++
+			run = 0
+		} else {
+			letters++
+			if run++; run > 5 {
+				return false
+			}
+		}
+	}
+	// Five or more digits alone are a SKU or catalogue number (10020780).
+	return digits >= 1 && letters >= 1 || digits >= 5
+}
+
+// unitAliases maps the ways a unit is written to one name. Values with the
+// same unit name are compared; a listing of 2.0 cu ft and one of 1.6 cu ft
+// are different items whatever their titles share.
+var unitAliases = map[string]string{
+	"gb": "GB", "g b": "GB", "tb": "TB", "mb": "MB",
+	"megapixel": "MP", "megapixels": "MP", "mp": "MP",
+	"cu ft": "cu ft", "cu. ft": "cu ft", "cu . ft": "cu ft", "cubic feet": "cu ft",
+	"inch": "in", "inches": "in", "in": "in", "'": "in", "\"": "in", "寸": "in", "英寸": "in",
+	"w": "W", "watt": "W", "watts": "W", "瓦": "W",
+	"mah": "mAh", "毫安": "mAh",
+	"ml": "ml", "毫升": "ml", "l": "L", "升": "L",
+	"mm": "mm", "毫米": "mm", "cm": "cm", "厘米": "cm", "m": "m", "米": "m",
+	"kg": "kg", "公斤": "kg", "g": "g", "克": "g",
+	"hz": "Hz", "ghz": "GHz", "mhz": "MHz",
+	"x": "x", "倍": "x",
+	"a": "A", "v": "V",
+	"支": "pcs", "件": "pcs", "片": "pcs", "只": "pcs", "个": "pcs", "pcs": "pcs", "pc": "pcs",
+	"小时": "h", "h": "h", "hours": "h",
+}
+
+var measureRe = func() *regexp.Regexp {
+	var alts []string
+	for k := range unitAliases {
+		alts = append(alts, regexp.QuoteMeta(k))
+	}
+	// Longest first, so that "cu ft" wins over "cu" and "ml" over "m".
+	sort.Slice(alts, func(i, j int) bool { return len(alts[i]) > len(alts[j]) })
+	return regexp.MustCompile(`(^|[^0-9a-z.])([0-9]+(?:\.[0-9]+)?) ?(` + strings.Join(alts, "|") + `)($|[^a-z0-9])`)
+}()
+
+// measures returns the numbers with units in s, by unit.
+func measures(s string) map[string][]float64 {
+	out := map[string][]float64{}
+	// The expression consumes one character either side; scanning from
+	// each match's number keeps "8支/14支" from losing its second value.
+	for i := 0; i < len(s); {
+		loc := measureRe.FindStringSubmatchIndex(s[i:])
+		if loc == nil {
+			break
+		}
+		num, unit := s[i+loc[4]:i+loc[5]], s[i+loc[6]:i+loc[7]]
+		if v, err := strconv.ParseFloat(num, 64); err == nil {
+			u := unitAliases[unit]
+			if !containsFloat(out[u], v) {
+				out[u] = append(out[u], v)
+			}
+		}
+		i += loc[7]
+	}
+	return out
+}
+
+func containsFloat(vs []float64, v float64) bool {
+	for _, x := range vs {
+		if math.Abs(x-v) < 1e-9 {
+			return true
+		}
+	}
+	return false
+}

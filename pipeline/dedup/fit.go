@@ -1,0 +1,66 @@
+package dedup
+
+import "math"
+
+// FitConfig controls Fit.
+type FitConfig struct {
+	// L2 is the ridge penalty; Epochs and Rate drive gradient descent.
+	L2     float64
+	Epochs int
+	Rate   float64
+	// Fixed features keep their weight from Start (those the training data
+	// cannot inform, such as attributes in a benchmark without them).
+	Fixed map[int]bool
+	Start Weights
+}
+
+// Fit fits the verifier's logistic model to labelled pairs by full-batch
+// gradient descent on the mean log loss, so that its score is a
+// probability. It is how DefaultWeights were made (see TestFitReproduces).
+func Fit(pairs []Pair, cfg FitConfig) Weights {
+	xs := make([][numFeatures]float64, len(pairs))
+	ys := make([]float64, len(pairs))
+	v := NewVerifier(cfg.Start)
+	for i, p := range pairs {
+		xs[i] = v.Compare(p.A, p.B).x
+		if p.Match {
+			ys[i] = 1
+		}
+	}
+	w := cfg.Start
+	n := float64(len(pairs))
+	for range cfg.Epochs {
+		var gb float64
+		var g [numFeatures]float64
+		for i, x := range xs {
+			z := w.Bias
+			for j, xj := range x {
+				z += w.W[j] * xj
+			}
+			d := sigmoid(z) - ys[i]
+			gb += d
+			for j, xj := range x {
+				g[j] += d * xj
+			}
+		}
+		w.Bias -= cfg.Rate * gb / n
+		for j := range g {
+			if !cfg.Fixed[j] {
+				w.W[j] -= cfg.Rate * (g[j]/n + cfg.L2*w.W[j])
+			}
+		}
+	}
+	for j := range w.W {
+		w.W[j] = math.Round(w.W[j]*10) / 10
+	}
+	w.Bias = math.Round(w.Bias*10) / 10
+	return w
+}
+
+// DefaultFitConfig is the fit behind DefaultWeights: the weights the
+// training data cannot inform (brand, category, images) are held at their
+// hand-set values.
+func DefaultFitConfig() FitConfig {
+	return FitConfig{L2: 1e-3, Epochs: 5000, Rate: 2, Start: DefaultWeights(),
+		Fixed: map[int]bool{fBrandConflict: true, fCategoryConflict: true, fImageNear: true, fImageFar: true}}
+}

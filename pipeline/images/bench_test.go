@@ -1,0 +1,57 @@
+package images
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// BenchmarkMainVariant makes the Douyin main image (800×800, JPEG q85, pad
+// on white) from each large photo: decode, resize, encode — what
+// `vipsthumbnail -s 800x800 -o %s.jpg[Q=85]` does. scripts/bench-images.sh
+// runs both in the same run and prints the ratio.
+func BenchmarkMainVariant(b *testing.B) {
+	files, err := filepath.Glob("../../testdata/images/large/*.jpg")
+	if err != nil || len(files) == 0 {
+		b.Fatal("no large photos in testdata/images/large")
+	}
+	c := DefaultRenderConfig()
+	c.Quality = 85
+	vs := []VariantSpec{{Name: VariantMain, Width: 800, Height: 800, Fit: FitPad, MaxBytes: 1 << 20}}
+	data := make([][]byte, len(files))
+	var total int64
+	for i, f := range files {
+		if data[i], err = os.ReadFile(f); err != nil {
+			b.Fatal(err)
+		}
+		total += int64(len(data[i]))
+	}
+	run := func(b *testing.B, set [][]byte) {
+		for b.Loop() {
+			for _, d := range set {
+				src, err := DecodeFor(d, DefaultLimits(), vs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := Render(src, vs, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	// All photos per op: the unit vipsthumbnail is timed on.
+	b.Run("all", func(b *testing.B) {
+		b.SetBytes(total)
+		b.ReportAllocs()
+		run(b, data)
+		b.ReportMetric(float64(len(data))*float64(b.N)/b.Elapsed().Seconds(), "images/s")
+	})
+	for i, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".jpg")
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data[i])))
+			run(b, data[i:i+1])
+		})
+	}
+}

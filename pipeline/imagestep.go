@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/pipeline/images"
+)
+
+// ImageProcessor makes a product's image variants; images.Processor is the
+// implementation.
+type ImageProcessor interface {
+	Process(ctx context.Context, spec images.Spec, inputs []images.Input) (images.Result, error)
+}
+
+// ShopImageSpec is the platform's image specification with the shop's
+// overrides (Shop.Rules.Images) laid over the profile's fields; an override
+// that makes an invalid specification is an EINVALID error naming it.
+func (p *Pipeline) ShopImageSpec(shop *listinggen.Shop) (images.Spec, error) {
+	if len(shop.Rules.Images) == 0 {
+		return p.specs[shop.Platform], nil
+	}
+	prof, _ := p.cfg.Checker.Profile(shop.Platform)
+	fields := map[string]json.RawMessage{}
+	if err := json.Unmarshal(prof.Images, &fields); err != nil {
+		return images.Spec{}, err
+	}
+	for k, v := range shop.Rules.Images {
+		fields[k] = v
+	}
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		return images.Spec{}, err
+	}
+	spec, err := images.ParseSpec(raw)
+	if err != nil {
+		return images.Spec{}, listinggen.Invalid([]listinggen.FieldError{{Field: "rules.images", Message: err.Error()}})
+	}
+	return spec, nil
+}
+
+// imageSpecs parses every platform profile's image block once.
+func imageSpecs(cfg Config) (map[listinggen.Platform]images.Spec, error) {
+	out := map[listinggen.Platform]images.Spec{}
+	for _, pl := range listinggen.Platforms {
+		prof, ok := cfg.Checker.Profile(pl)
+		if !ok {
+			return nil, fmt.Errorf("pipeline: no profile for %s", pl)
+		}
+		spec, err := images.ParseSpec(prof.Images)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %s image spec: %w", pl, err)
+		}
+		out[pl] = spec
+	}
+	return out, nil
+}
+
+// images fetches and resizes the product's images for the shop's platform
+// and category. One bad image is recorded (image_errors) and the rest go
+// on; the listing needs review only when no main image could be made.
+// Without an image processor the images stay pending.
+func (p *Pipeline) images(ctx context.Context, st *State) error {
+	if st.reuseImages {
+		// Made by an earlier attempt of Generate; only its reason is due.
+		if st.ImagesStatus == listinggen.ImagesFailed {
+			st.ReviewReasons = append(st.ReviewReasons, noMainImage(len(st.Images)))
+		}
+		return nil
+	}
+	st.Images = make([]listinggen.ListingImage, len(st.Product.Images))
+	for i, img := range st.Product.Images {
+		st.Images[i] = listinggen.ListingImage{SourceURL: img.URL, Status: listinggen.ImagesPending}
+	}
+	switch {
+	case p.cfg.Images == nil:
+		st.ImagesStatus = listinggen.ImagesPending
+		return nil
+	case len(st.Product.Images) == 0:
+		st.ImagesStatus = listinggen.ImagesNone
+		return nil
+	}
+	inputs := make([]images.Input, len(st.Product.Images))
+	for i, img := range st.Product.Images {
+		inputs[i] = images.Input{URL: img.URL}
+	}
+	spec, err := p.ShopImageSpec(st.Shop)
+	if err != nil {
+		return err
+	}
+	spec = spec.ForCategory(st.Product.Category)
+	res, err := p.cfg.Images.Process(ctx, spec, inputs)
+	if err != nil {
+		return err
+	}
+	for _, img := range res.Images {
+		li := &st.Images[img.Index]
+		li.Status, li.Format, li.Width, li.Height, li.Bytes = listinggen.ImagesReady, string(img.Format), img.Width, img.Height, img.Bytes
+		li.SHA256, li.PHash = img.SHA256, img.PHash.String()
+		for _, v := range img.Variants {
+			li.Variants = append(li.Variants, listinggen.ImageVariant{Name: v.Name, URL: p.imageURL(v.SHA256, v.Name),
+				Width: v.Width, Height: v.Height, Bytes: v.Bytes, SHA256: v.SHA256})
+		}
+	}
+	if err := p.recordOwner(ctx, st.TenantID, res.Images); err != nil {
+		return err
+	}
+	for _, e := range res.Errors {
+		if p.cfg.Observer != nil {
+			p.cfg.Observer.ImageError(e.Code)
+		}
+		st.Images[e.Index].Status = listinggen.ImagesFailed
+		st.ImageErrors = append(st.ImageErrors, listinggen.ImageError{URL: e.URL, Code: e.Code, Reason: e.Reason})
+	}
+	switch {
+	case !res.HasMain():
+		st.ImagesStatus = listinggen.ImagesFailed
+		st.ReviewReasons = append(st.ReviewReasons, noMainImage(len(inputs)))
+	case len(res.Errors) > 0:
+		st.ImagesStatus = listinggen.ImagesPartial
+	default:
+		st.ImagesStatus = listinggen.ImagesReady
+	}
+	return nil
+}
+
+// recordOwner notes that the tenant made these variants, before the
+// listing that links them is saved.
+func (p *Pipeline) recordOwner(ctx context.Context, tenantID string, imgs []images.Image) error {
+	if p.owners == nil {
+		return nil
+	}
+	var keys []string
+	for _, img := range imgs {
+		for _, v := range img.Variants {
+			keys = append(keys, v.SHA256)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return p.owners.AddImageOwner(ctx, tenantID, keys)
+}
+
+// imageURL is where the API serves a variant.
+func (p *Pipeline) imageURL(key, variant string) string {
+	return "/v1/images/" + key + "/" + variant + ".jpg"
+}
+
+func noMainImage(sources int) string {
+	return fmt.Sprintf("images: no main image could be made from %d source image(s)", sources)
+}
+
+// imageReasons keeps the image stage's reason on a listing whose copy a
+// person edited: an edit does not make an image.
+func imageReasons(l *listinggen.Listing) []string {
+	if l.ImagesStatus == listinggen.ImagesFailed {
+		return []string{noMainImage(len(l.Images))}
+	}
+	return nil
+}
+
+// ImageSpec is the platform's image specification (before category
+// overrides), for the image endpoint.
+func (p *Pipeline) ImageSpec(platform listinggen.Platform) (images.Spec, bool) {
+	s, ok := p.specs[platform]
+	return s, ok
+}
+
+// HashImages fetches images with the pipeline's guards and returns the
+// perceptual hashes of those that could be read, in order, and why the
+// others could not. Without an image processor it is an EINVALID error on
+// field: there is nothing to fetch with.
+func (p *Pipeline) HashImages(ctx context.Context, field string, urls []string) ([]uint64, []listinggen.ImageError, error) {
+	if p.cfg.Images == nil {
+		return nil, nil, listinggen.Invalid([]listinggen.FieldError{{Field: field, Message: "image processing is off (IMAGES=off); send image_phashes instead"}})
+	}
+	inputs := make([]images.Input, len(urls))
+	for i, u := range urls {
+		inputs[i] = images.Input{URL: u}
+	}
+	res, err := p.cfg.Images.Process(ctx, p.specs[listinggen.PlatformGeneric], inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	hashes := make([]uint64, 0, len(res.Images))
+	for _, img := range res.Images {
+		hashes = append(hashes, uint64(img.PHash))
+	}
+	var errs []listinggen.ImageError
+	for _, e := range res.Errors {
+		errs = append(errs, listinggen.ImageError{URL: e.URL, Code: e.Code, Reason: e.Reason})
+	}
+	return hashes, errs, nil
+}
