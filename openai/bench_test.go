@@ -81,7 +81,9 @@ func TestThroughputScaled(t *testing.T) {
 		t.Fatalf("above the limits:\n%s", rep)
 	}
 	// Under the race detector the client is CPU-bound well below these rates.
-	if !raceEnabled && (rep.BindingFraction < 0.8 || rep.RerunRatio > 0.05) {
+	// The bounds are looser than the benchmark's targets because this run
+	// shares the machine with the rest of the suite; the benchmark measures.
+	if !raceEnabled && (rep.BindingFraction < 0.8 || rep.RerunRatio > 0.2) {
 		t.Fatalf("throughput:\n%s", rep)
 	}
 }
