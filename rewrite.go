@@ -28,6 +28,30 @@ type RewriteRequest struct {
 	// Avoid lists the banned terms found in the source, so that a model can
 	// be told not to repeat them.
 	Avoid []string
+	// Distinct, when set, names titles the copy must not repeat: those
+	// other shops of the group already publish for this product.
+	Distinct *Distinctness
+}
+
+// Distinctness asks a rewriter for a title unlike others. Similarity is the
+// dedup check's own title scorer, so that a rewriter able to search (the
+// rules rewriter draws many candidates) aims at the measure that judges
+// it; a model is shown the titles and told to write differently.
+type Distinctness struct {
+	Titles     []string
+	Similarity func(a, b string) float64
+	// Below is the score every pair should stay under: the duplicate
+	// threshold.
+	Below float64
+}
+
+// MaxSimilarity is the highest similarity of title to any of d's titles.
+func (d *Distinctness) MaxSimilarity(title string) float64 {
+	worst := 0.0
+	for _, t := range d.Titles {
+		worst = max(worst, d.Similarity(title, t))
+	}
+	return worst
 }
 
 // Rewrite is a rewriter's output and how it was made.

@@ -325,6 +325,9 @@ func (r *Rewriter) prepare(req listinggen.RewriteRequest, op string, previous *l
 		}
 	}
 	data := prompts.Data{Product: req.Product, Style: style, Rules: req.Rules, ExtraBannedTerms: extra}
+	if req.Distinct != nil {
+		data.AvoidTitles = req.Distinct.Titles
+	}
 	system, user, err := r.prompts.Render(platform, lang, data)
 	if err != nil {
 		return job{}, err
@@ -337,6 +340,7 @@ func (r *Rewriter) prepare(req listinggen.RewriteRequest, op string, previous *l
 		"op": op, "product": req.Product.ContentHash(), "style": style, "platform": platform, "rules": req.Rules,
 		"lang": lang, "prompts": r.prompts.Version(), "model": r.cfg.Model, "format": r.cfg.ResponseFormat,
 		"temperature": r.cfg.Temperature, "max_tokens": r.cfg.MaxTokens, "seed": req.Seed, "avoid": extra,
+		"avoid_titles": data.AvoidTitles,
 	}
 	if op == "repair" {
 		repair, err := r.prompts.RenderRepair(platform, lang, data, *previous, problems)

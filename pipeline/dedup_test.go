@@ -50,9 +50,13 @@ func TestGroupCopyDuplicateIsRewrittenBounded(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	var calls atomic.Int32
+	var calls, told atomic.Int32
 	same := &fakeRewriter{fn: func(_ context.Context, req listinggen.RewriteRequest) (*listinggen.Rewrite, error) {
 		calls.Add(1)
+		// Redraws are told what the group publishes: shop A's title.
+		if d := req.Distinct; d != nil && len(d.Titles) == 1 && d.Titles[0] == "保温杯316不锈钢大容量" && d.Similarity != nil && d.Below == 0.9 {
+			told.Add(1)
+		}
 		return &listinggen.Rewrite{Copy: listinggen.Copy{Title: "保温杯316不锈钢大容量", SellingPoints: []string{"容量：500ml"}}}, nil
 	}}
 	p := pipelineWith(t, e.store, same, nil)
@@ -73,9 +77,9 @@ func TestGroupCopyDuplicateIsRewrittenBounded(t *testing.T) {
 	}
 	max := dedup.DefaultConfig().MaxRewrites
 	d := st.Listing.Dedup
-	if st.Rewrites != max || calls.Load() != int32(max+1) || d.Verdict != listinggen.VerdictDuplicate ||
+	if st.Rewrites != max || calls.Load() != int32(max+1) || told.Load() != int32(max) || d.Verdict != listinggen.VerdictDuplicate ||
 		d.Matches[0].Kind != dedup.KindSameGroup || !strings.Contains(strings.Join(st.Listing.ReviewReasons, "|"), "another shop of the group") {
-		t.Fatalf("rewrites %d, calls %d, dedup %+v, reasons %q", st.Rewrites, calls.Load(), d, st.Listing.ReviewReasons)
+		t.Fatalf("rewrites %d, calls %d (%d told the group's titles), dedup %+v, reasons %q", st.Rewrites, calls.Load(), told.Load(), d, st.Listing.ReviewReasons)
 	}
 
 	// The rules rewriter finds words of its own for the second shop. Two

@@ -97,6 +97,8 @@ type State struct {
 	Variant uint64
 	// ExcludeID is the listing being regenerated, not its own duplicate.
 	ExcludeID string
+	// Distinct names the group's titles a redraw must not repeat.
+	Distinct *listinggen.Distinctness
 	// OnDelta, when set, receives the rewriter's output as it arrives.
 	OnDelta func(string)
 	// Images are the listing's images and their variants.
@@ -235,10 +237,22 @@ func (p *Pipeline) Generate(ctx context.Context, tenantID string, product listin
 		return st, err // done: the reuse step found the listing stored
 	}
 	best := st
+	var distinct *listinggen.Distinctness
+	if copyDuplicate(best.Dedup) > 0 && p.cfg.Dedup.MaxRewrites > 0 {
+		// Each redraw is told the titles it must not repeat: a rewriter
+		// that draws at random from few words finds a distinct title far
+		// sooner when it can aim.
+		titles, err := p.verified.SameProductTitles(ctx, dedup.VerifiedQuery{ProductID: st.Product.ID,
+			Query: dedup.Query{TenantID: tenantID, Shop: shop, ExcludeID: st.ExcludeID}})
+		if err != nil {
+			return st, err
+		}
+		distinct = &listinggen.Distinctness{Titles: titles, Similarity: dedup.TitleSimilarity, Below: p.cfg.Dedup.DuplicateThreshold}
+	}
 	for attempt := 1; attempt <= p.cfg.Dedup.MaxRewrites && copyDuplicate(best.Dedup) > 0; attempt++ {
 		next := &State{TenantID: tenantID, Product: product, Shop: shop, Variant: uint64(attempt) << 32,
 			Images: st.Images, ImagesStatus: st.ImagesStatus, ImageErrors: st.ImageErrors, reuseImages: true, Rewrites: attempt,
-			Timings: st.Timings}
+			Timings: st.Timings, Distinct: distinct}
 		if err := p.runSteps(ctx, next, p.redraw); err != nil {
 			return next, err
 		}
@@ -348,7 +362,7 @@ func (p *Pipeline) rewrite(ctx context.Context, st *State) error {
 
 func (p *Pipeline) rewriteCopy(ctx context.Context, st *State) error {
 	req := listinggen.RewriteRequest{Product: &st.Product, Shop: st.Shop, Rules: st.Rules,
-		Seed: st.Seed, Avoid: avoidTerms(st.SourceViolations)}
+		Seed: st.Seed, Avoid: avoidTerms(st.SourceViolations), Distinct: st.Distinct}
 	var rw *listinggen.Rewrite
 	var err error
 	if sr, ok := p.cfg.Rewriter.(listinggen.StreamRewriter); ok && st.OnDelta != nil {

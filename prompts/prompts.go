@@ -64,6 +64,10 @@ type Data struct {
 	// ExtraBannedTerms are words this shop never uses, on top of the
 	// advertising-law list the system prompt states.
 	ExtraBannedTerms []string
+	// AvoidTitles are titles other shops of the group already publish for
+	// this product; the model is asked for a clearly different one. They
+	// are fenced like the product: earlier model output is untrusted too.
+	AvoidTitles []string
 }
 
 // view is what the templates see.
@@ -75,6 +79,7 @@ type view struct {
 	ExtraBannedTerms    []string
 	ProductJSON         string
 	StyleJSON           string
+	AvoidTitlesJSON     string
 	ProblemsJSON        string
 }
 
@@ -301,6 +306,9 @@ func (s *Set) Render(platform listinggen.Platform, lang string, d Data) (system,
 	v.ProductJSON = ProductJSON(d.Product)
 	if strings.TrimSpace(d.Style) != "" {
 		v.StyleJSON = fenceJSON(map[string]string{"shop_style": d.Style})
+	}
+	if len(d.AvoidTitles) > 0 {
+		v.AvoidTitlesJSON = fenceJSON(map[string][]string{"titles_in_use": d.AvoidTitles})
 	}
 	if system, err = execute(t, "system", v); err != nil {
 		return "", "", err

@@ -213,6 +213,9 @@ type DiversityResult struct {
 	// shops); AtOrAbove those scoring at or above the duplicate threshold.
 	Pairs, AtOrAbove int
 	Max              float64
+	// Offending lists the title pairs at or above the threshold, so that
+	// a failing run says which products ran out of words.
+	Offending []TitlePair
 	// CopyAtOrAbove counts the same over title and selling points, the
 	// text the group check compares.
 	CopyAtOrAbove int
@@ -228,6 +231,13 @@ type DiversityResult struct {
 	store    listinggen.Store
 	shops    []*listinggen.Shop
 	products []listinggen.Product
+}
+
+// TitlePair is two shops' titles of one product and their similarity.
+type TitlePair struct {
+	ProductID string
+	A, B      string
+	Score     float64
 }
 
 // generateForGroup runs the real pipeline for every product and shop of a
@@ -269,6 +279,7 @@ func generateForGroup(ctx context.Context, p *pipeline.Pipeline, store listingge
 				r.Max, r.CopyMax = max(r.Max, t), max(r.CopyMax, c)
 				if t >= r.Threshold {
 					r.AtOrAbove++
+					r.Offending = append(r.Offending, TitlePair{ProductID: prod.ID, A: titles[i], B: titles[j], Score: t})
 				}
 				if c >= r.Threshold {
 					r.CopyAtOrAbove++
@@ -316,6 +327,9 @@ func printDiversity(w io.Writer, r *DiversityResult) {
 	fmt.Fprintf(w, "%-26s %d of %d pairs at or above %.2f (max %.3f)\n", "titles", r.AtOrAbove, r.Pairs, r.Threshold, r.Max)
 	fmt.Fprintf(w, "%-26s %d of %d pairs at or above %.2f (max %.3f); %d extra rewrites\n", "title + selling points",
 		r.CopyAtOrAbove, r.Pairs, r.Threshold, r.CopyMax, r.Rewrites)
+	for _, p := range r.Offending {
+		fmt.Fprintf(w, "  %s  %.3f  %q / %q\n", p.ProductID, p.Score, p.A, p.B)
+	}
 }
 
 // LatencyResult compares the verified dedup check with the unverified one

@@ -185,6 +185,24 @@ func (v *Verified) load(ctx context.Context, tenantID string, ids []string) ([]*
 	return out, errors.Join(errs...)
 }
 
+// SameProductTitles returns the titles of q.ProductID's listings in q's
+// shop and the other shops of its group (except q.ExcludeID): the copy a
+// new draw for the shop must not repeat.
+func (v *Verified) SameProductTitles(ctx context.Context, q VerifiedQuery) ([]string, error) {
+	if q.ProductID == "" || q.Shop == nil {
+		return nil, nil
+	}
+	ls, err := v.sameProduct(ctx, q, map[string]bool{})
+	if err != nil {
+		return nil, err
+	}
+	titles := make([]string, 0, len(ls))
+	for _, l := range ls {
+		titles = append(titles, l.Copy.Title)
+	}
+	return titles, nil
+}
+
 // sameProduct returns the listings of q.ProductID in q's shop and in the
 // other shops of its group, except those already in seen.
 func (v *Verified) sameProduct(ctx context.Context, q VerifiedQuery, seen map[string]bool) ([]*listinggen.Listing, error) {

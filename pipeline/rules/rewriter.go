@@ -66,6 +66,9 @@ func (rw *Rewriter) Rewrite(ctx context.Context, req listinggen.RewriteRequest) 
 	tokens := dedupe(segment(rw.cleaner.Clean(p.Title), lx))
 
 	title := rw.title(tokens, core, p, req.Rules, rng)
+	if d := req.Distinct; title != "" && d != nil && d.Similarity != nil && len(d.Titles) > 0 {
+		title = distinctTitle(title, d, func() string { return rw.title(tokens, core, p, req.Rules, rng) })
+	}
 	if title == "" {
 		return nil, listinggen.Invalid([]listinggen.FieldError{{Field: "product.title",
 			Message: "has no usable words once supplier jargon, banned terms and emoji are removed, and the product has no category"}})
@@ -79,6 +82,25 @@ func (rw *Rewriter) Rewrite(ctx context.Context, req listinggen.RewriteRequest) 
 	return &listinggen.Rewrite{Copy: cp, Provenance: listinggen.Provenance{
 		Rewriter: rw.Name(), PromptVersion: rw.version, Seed: req.Seed,
 	}}, nil
+}
+
+// distinctDraws bounds the titles drawn to find one unlike the group's: a
+// draw costs tens of microseconds, and a product whose words allow a
+// distinct title shows one within a few dozen.
+const distinctDraws = 64
+
+// distinctTitle returns first, or, when it repeats one of d's titles, the
+// draw least like any of them (the first below d.Below ends the search).
+func distinctTitle(first string, d *listinggen.Distinctness, draw func() string) string {
+	best, worst := first, d.MaxSimilarity(first)
+	for i := 0; i < distinctDraws && worst >= d.Below; i++ {
+		if t := draw(); t != "" {
+			if s := d.MaxSimilarity(t); s < worst {
+				best, worst = t, s
+			}
+		}
+	}
+	return best
 }
 
 // productPhrases are the product's own words: its category leaf (the core

@@ -12,6 +12,7 @@ import (
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/internal/sample"
 	"github.com/listinggen/listinggen/pipeline/compliance"
+	"github.com/listinggen/listinggen/pipeline/dedup"
 	"github.com/listinggen/listinggen/pipeline/rules"
 )
 
@@ -198,5 +199,47 @@ func TestGolden(t *testing.T) {
 	}
 	if b.String() != string(want) {
 		t.Errorf("output differs from %s; run `go test ./pipeline/rules -update` and review the diff", golden)
+	}
+}
+
+// Ten shops of a group, each told the titles the others already use, get
+// pairwise distinct titles even from a supplier title of six words, where
+// ten blind draws repeat each other.
+func TestDistinctTitlesForAGroupFromFewWords(t *testing.T) {
+	t.Parallel()
+	c, rw := setup(t)
+	p := &listinggen.Product{ID: "x", Title: "120W2米6A数据线适用华为源头工厂", Category: "手机配件/数据线",
+		Attributes: listinggen.Attributes{{Name: "接口", Values: []string{"Type-C转Type-C"}}, {Name: "长度", Values: []string{"1米"}}, {Name: "功率", Values: []string{"120W"}}}}
+	threshold := dedup.DefaultConfig().DuplicateThreshold
+	pairsAbove := func(titles []string) (n int) {
+		for i := range titles {
+			for j := i + 1; j < len(titles); j++ {
+				if dedup.TitleSimilarity(titles[i], titles[j]) >= threshold {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	var blind, aimed []string
+	for seed := range uint64(10) {
+		blind = append(blind, rewrite(t, rw, c.Rules(listinggen.PlatformDouyin), p, seed).Title)
+		out, err := rw.Rewrite(context.Background(), listinggen.RewriteRequest{Product: p, Rules: c.Rules(listinggen.PlatformDouyin), Seed: seed,
+			Distinct: &listinggen.Distinctness{Titles: aimed, Similarity: dedup.TitleSimilarity, Below: threshold}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		aimed = append(aimed, out.Copy.Title)
+	}
+	if n := pairsAbove(aimed); n != 0 {
+		t.Errorf("%d pairs at or above %.2f among %q", n, threshold, aimed)
+	}
+	if pairsAbove(blind) == 0 {
+		t.Errorf("blind draws were already distinct, the test proves nothing: %q", blind)
+	}
+	// The first shop of a group has nothing to avoid: its copy is what the
+	// seed alone gives.
+	if aimed[0] != blind[0] {
+		t.Errorf("with nothing to avoid the title changed: %q vs %q", aimed[0], blind[0])
 	}
 }

@@ -85,6 +85,9 @@ func matchChunk(rs []rune, lx *lexicon) []token {
 				if n, _ := lx.longestAt(rs, j); n > 0 && !isASCIIAlnum(rs[j-1]) || n > 0 && rs[j] >= 'A' && rs[j] <= 'Z' {
 					break
 				}
+				if isMeasure(rs[i:j]) && unicode.IsDigit(rs[j]) {
+					break // 120W2米6A is three measures: 120W, 2米, 6A
+				}
 				j++
 			}
 			if j < len(rs) && strings.ContainsRune(unitRunes, rs[j]) {
@@ -100,6 +103,27 @@ func matchChunk(rs []rune, lx *lexicon) []token {
 	}
 	flushUnknown()
 	return out
+}
+
+// isMeasure reports whether rs is a number and a short unit of letters
+// (120W, 6A, 1.5m, 500ml): a digit after it starts the next measure, as in
+// supplier titles that glue them together. Model numbers start with
+// letters (DSC-W120P) or carry more than a unit (RTX4090) and stay whole.
+func isMeasure(rs []rune) bool {
+	i := 0
+	for i < len(rs) && (unicode.IsDigit(rs[i]) || rs[i] == '.' && i > 0) {
+		i++
+	}
+	letters := len(rs) - i
+	if i == 0 || letters < 1 || letters > 3 {
+		return false
+	}
+	for _, r := range rs[i:] {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // longestAt returns the length and class of the longest lexicon phrase
