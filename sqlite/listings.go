@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/vectorcache"
 )
 
 const listingColumns = `tenant_id, id, shop_id, product_id, product_hash, platform, status, verdict,
@@ -353,7 +354,7 @@ func (s *Store) similarSQL(ctx context.Context, tenantID string, q listinggen.Si
 			return nil, translate(err)
 		}
 		buf = decodeVectorInto(buf[:0], blob)
-		score := cosineScore(q.Vector, buf)
+		score := vectorcache.CosineScore(q.Vector, buf)
 		if top.Len() < q.K {
 			heap.Push(top, listinggen.SimilarListing{ListingID: id, ShopID: shop, Score: score})
 		} else if score > (*top)[0].Score {

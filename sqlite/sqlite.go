@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/vectorcache"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 )
@@ -77,7 +78,7 @@ type Store struct {
 	now    func() time.Time
 	newID  func() string
 	// vectors is nil when Config.VectorCacheBytes is 0.
-	vectors *vectorCache
+	vectors *vectorcache.Cache
 }
 
 var _ listinggen.Store = (*Store)(nil)
@@ -112,7 +113,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, newID func() st
 	reader.SetMaxOpenConns(cfg.MaxReaders)
 	s := &Store{writer: writer, reader: reader, now: now, newID: newID}
 	if cfg.VectorCacheBytes > 0 {
-		s.vectors = newVectorCache(cfg.VectorCacheBytes)
+		s.vectors = vectorcache.New(cfg.VectorCacheBytes)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/vectorcache"
 	"github.com/listinggen/listinggen/pipeline/dedup"
 	"github.com/listinggen/listinggen/storetest"
 )
@@ -292,15 +293,13 @@ func TestVectorCacheCap(t *testing.T) {
 			}
 		}
 	}
-	s.vectors.mu.Lock()
-	defer s.vectors.mu.Unlock()
-	if s.vectors.used > s.vectors.maxBytes {
-		t.Errorf("cache holds %d bytes, cap %d", s.vectors.used, s.vectors.maxBytes)
+	if st := s.vectors.Stats(); st.Used > st.MaxBytes {
+		t.Errorf("cache holds %d bytes, cap %d", st.Used, st.MaxBytes)
 	}
-	if v := s.vectors.sets[setKey{"big", embedder.Model()}]; v == nil || !v.oversize {
-		t.Errorf("the 300-row set should be marked oversize: %+v", v)
+	if _, oversize := s.vectors.State(vectorcache.Key{Tenant: "big", Model: embedder.Model()}); !oversize {
+		t.Errorf("the 300-row set should be marked oversize")
 	}
-	if v := s.vectors.sets[setKey{"small", embedder.Model()}]; v == nil || !v.loaded {
+	if loaded, _ := s.vectors.State(vectorcache.Key{Tenant: "small", Model: embedder.Model()}); !loaded {
 		t.Errorf("the 100-row set should be cached")
 	}
 }
