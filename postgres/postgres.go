@@ -23,6 +23,7 @@ import (
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/vectorcache"
 )
 
 //go:embed migrations/*.sql
@@ -46,6 +47,11 @@ type Config struct {
 	// btree index costs about 5 µs a row (256 dimensions, 2 cores): 1000
 	// rows is 5 ms at recall 1.0, about twice an HNSW query.
 	ExactScanMaxRows int
+	// VectorCacheBytes caps the in-process copy of tenants' vectors that
+	// answers shop and group similarity queries exactly (see vectors.go);
+	// a tenant whose vectors of one model exceed it is searched in SQL.
+	// 0 turns the cache off.
+	VectorCacheBytes int64
 }
 
 // HNSWConfig holds pgvector's HNSW parameters. M and EfConstruction are
@@ -75,6 +81,7 @@ func DefaultConfig() Config {
 		MaxConns:         10,
 		HNSW:             HNSWConfig{M: 16, EfConstruction: 64, EfSearch: 100, MaxScanTuples: 20000},
 		ExactScanMaxRows: 1000,
+		VectorCacheBytes: 512 << 20,
 	}
 }
 
@@ -106,6 +113,9 @@ func (c Config) Validate() error {
 	if c.ExactScanMaxRows < 0 {
 		errs = append(errs, errors.New("postgres: ExactScanMaxRows must not be negative"))
 	}
+	if c.VectorCacheBytes < 0 {
+		errs = append(errs, errors.New("postgres: VectorCacheBytes must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -125,6 +135,8 @@ type Store struct {
 	models map[string]embeddingModel
 
 	searches searchCounts
+	// vectors is nil when Config.VectorCacheBytes is 0.
+	vectors *vectorcache.Cache
 }
 
 var _ listinggen.Store = (*Store)(nil)
@@ -151,6 +163,9 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, newID func() st
 		return nil, translate(err)
 	}
 	s := &Store{pool: pool, cfg: cfg, now: now, newID: newID, models: map[string]embeddingModel{}}
+	if cfg.VectorCacheBytes > 0 {
+		s.vectors = vectorcache.New(cfg.VectorCacheBytes)
+	}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -289,6 +289,7 @@ func TestSimilarSwitch(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	cfg.ExactScanMaxRows = 50
+	cfg.VectorCacheBytes = 0 // this test is about the SQL paths
 	s := openStore(t, cfg)
 	type shop struct {
 		sh   *listinggen.Shop
@@ -488,6 +489,7 @@ func TestWideModels(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	cfg.ExactScanMaxRows = 0
+	cfg.VectorCacheBytes = 0 // this test is about the SQL paths
 	s := openStore(t, cfg)
 	sh := mustShop(t, s, "t1", "")
 	for _, dims := range []int{3072, 5000} {

@@ -180,7 +180,10 @@ func (s *Store) ensureModel(ctx context.Context, name string, dims int) (embeddi
 // q.Vector by cosine distance within the scope (a shop, the shops of a
 // group, or the whole tenant), best first.
 //
-// A scope of up to ExactScanMaxRows rows is scanned exactly. HNSW with a
+// A shop or group is answered from the in-process vector cache (exact,
+// vectors.go) unless it is off or the tenant is too large for it; then, and
+// for the whole tenant: a scope of up to ExactScanMaxRows rows is scanned
+// exactly in SQL. HNSW with a
 // filter is the wrong tool there: left alone, the planner walks the index
 // and post-filters, so a shop of a few hundred rows in a table of millions
 // comes back with fewer than K hits, while the exact scan through the btree
@@ -199,6 +202,11 @@ func (s *Store) SimilarListings(ctx context.Context, tenantID string, q listingg
 	}
 	if err := m.checkDims(len(q.Vector)); err != nil {
 		return nil, err
+	}
+	if q.ShopID != "" || q.Group != "" {
+		if hits, ok, err := s.similarCached(ctx, tenantID, q); err != nil || ok {
+			return hits, err
+		}
 	}
 	sc := scope{tenantID: tenantID, model: m, shop: q.ShopID, exclude: q.ExcludeID, vector: pgvector.NewVector(q.Vector), k: q.K}
 	if q.ShopID == "" {
@@ -242,7 +250,7 @@ func (s *Store) SimilarListings(ctx context.Context, tenantID string, q listingg
 // and, later, metrics: a rising fallback count means ExactScanMaxRows or
 // MaxScanTuples is too low for the data.
 type searchCounts struct {
-	exact, approximate, fallback atomic.Int64
+	cached, exact, approximate, fallback atomic.Int64
 }
 
 // scope is one similarity query's search space and target.

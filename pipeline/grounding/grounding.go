@@ -430,11 +430,15 @@ type mention struct {
 // (USB3.0, A4) belong to a model name and are left to the brand check; list
 // markers (1、 2. at the start of a line) are skipped. In a source
 // (lenient) a Latin unit may run into the next word, as in 6AType-C:
-// reading more quantities into the source only avoids false alarms.
+// reading more quantities into the source only avoids false alarms; for
+// the same reason a number glued to the quantity before it (120W2米6A) is
+// a quantity of its own there.
 func numbers(orig, norm []rune, lenient bool) []mention {
 	var out []mention
+	lastEnd := -1
 	for i := 0; i < len(norm); {
-		if !isDigit(norm[i]) || i > 0 && (isASCIIAlnum(norm[i-1]) || norm[i-1] == '.') {
+		glued := lenient && i == lastEnd
+		if !isDigit(norm[i]) || i > 0 && (isASCIIAlnum(norm[i-1]) || norm[i-1] == '.') && !glued {
 			i++
 			continue
 		}
@@ -480,7 +484,7 @@ func numbers(orig, norm []rune, lenient bool) []mention {
 		}
 		m.text = strings.TrimSpace(string(orig[start:end]))
 		out = append(out, m)
-		i = end
+		i, lastEnd = end, end
 	}
 	return out
 }

@@ -225,3 +225,16 @@ func TestSourceIsReusable(t *testing.T) {
 		t.Fatal(reasons)
 	}
 }
+
+// Suppliers glue measures together (120W2米6A); each is a fact of the
+// source, and a measure the source does not state is still caught.
+func TestGluedMeasuresInTheSourceBackTheCopy(t *testing.T) {
+	t.Parallel()
+	p := &listinggen.Product{Title: "120W2米6A数据线适用华为"}
+	if got := grounding.Check(p, listinggen.Copy{Title: "数据线 2米 6A 120W 适用华为"}); len(got) != 0 {
+		t.Errorf("false positives: %v", got)
+	}
+	if got := grounding.Check(p, listinggen.Copy{Title: "数据线 3米 6A"}); len(got) != 1 {
+		t.Errorf("3米 is not in the source: %v", got)
+	}
+}
