@@ -104,16 +104,19 @@ type Variant struct {
 	Tune func(*postgres.Config)
 }
 
-// DefaultVariants: the shipped configuration; pgvector's default
-// ef_search (40, faster, lower recall) and a larger one (400, slower,
-// higher); and one that answers the 10k-row shop exactly (ExactScanMaxRows
-// above it), to put numbers on what each costs and buys.
+// DefaultVariants: the shipped configuration (shop and group queries from
+// the in-process vector cache, the tenant through HNSW); the SQL paths it
+// replaces for a shop (HNSW with the shop filter, and an exact scan with
+// ExactScanMaxRows above the shop's size); pgvector's default ef_search
+// (40, faster, lower recall) and a larger one (400, slower, higher), to put
+// numbers on what each costs and buys.
 func DefaultVariants() []Variant {
 	return []Variant{
 		{Name: "postgres", Tune: func(*postgres.Config) {}},
+		{Name: "postgres, no vector cache", Tune: func(c *postgres.Config) { c.VectorCacheBytes = 0 }},
+		{Name: "postgres exact≤20k, no vector cache", Tune: func(c *postgres.Config) { c.ExactScanMaxRows, c.VectorCacheBytes = 20_000, 0 }},
 		{Name: "postgres ef_search=40", Tune: func(c *postgres.Config) { c.HNSW.EfSearch = 40 }},
 		{Name: "postgres ef_search=400", Tune: func(c *postgres.Config) { c.HNSW.EfSearch = 400 }},
-		{Name: "postgres exact≤20k", Tune: func(c *postgres.Config) { c.ExactScanMaxRows = 20_000 }},
 	}
 }
 
