@@ -55,9 +55,14 @@ type JobOptions struct {
 	// Platform keeps only the target shops on that platform.
 	Platform Platform `json:"platform,omitempty"`
 	// OnePerCluster makes one listing per cluster of duplicate products:
-	// rows whose normalised title, category and brand equal an earlier
-	// row's are skipped, naming that row.
+	// the other rows of a cluster are skipped, naming the row listed (see
+	// jobs/clusters.go).
 	OnePerCluster bool `json:"one_per_cluster,omitempty"`
+	// ClusterMethod is set by the service, not the client: "evidence"
+	// (the dedup verifier, the most complete and cheapest offer listed) or
+	// "exact_title" (catalogues too large for it: same normalised title,
+	// category and brand, the first row listed).
+	ClusterMethod string `json:"cluster_method,omitempty"`
 	// MaxTokens and MaxCostUSD pause the job when its spend reaches them
 	// (0: no budget).
 	MaxTokens  int64   `json:"max_tokens,omitempty"`

@@ -348,8 +348,8 @@ func TestDryRunClustersAndCancel(t *testing.T) {
 		}
 		var errs []string
 		e.store.JobItems(context.Background(), listinggen.DefaultTenant, j.ID, func(it *listinggen.JobItem) error { errs = append(errs, it.Error); return nil })
-		if !strings.Contains(errs[2], "duplicate of row 3") {
-			t.Errorf("cluster: %q", errs)
+		if !strings.Contains(errs[2], "same item as row 3") || j.Options.ClusterMethod != jobs.ClusterByEvidence {
+			t.Errorf("cluster (%s): %q", j.Options.ClusterMethod, errs)
 		}
 		if _, _, err := e.svc.Retry(context.Background(), listinggen.DefaultTenant, j.ID); listinggen.ErrorCode(err) != listinggen.ECONFLICT {
 			t.Errorf("retry of a dry run: %v", err)

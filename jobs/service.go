@@ -2,13 +2,11 @@ package jobs
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/catalog"
@@ -104,7 +102,17 @@ func (s *Service) Submit(ctx context.Context, tenant string, opts listinggen.Job
 	if opts.DryRun {
 		job.State = listinggen.JobEstimated
 	}
-	clusters := map[[16]byte]int{}
+	var clusters clusterer
+	job.Options.ClusterMethod = "" // the service's to say
+	if opts.OnePerCluster {
+		if clusters, r, err = planClusters(r); err != nil {
+			return nil, err
+		}
+		job.Options.ClusterMethod = ClusterByExactTitle
+		if _, ok := clusters.(evidence); ok {
+			job.Options.ClusterMethod = ClusterByEvidence
+		}
+	}
 	var pending []*listinggen.JobItem
 	queued := 0
 	header := r.HeaderProblems()
@@ -145,7 +153,7 @@ func (s *Service) Submit(ctx context.Context, tenant string, opts listinggen.Job
 // itemsFor turns one row into its items: one invalid item for a bad row,
 // else one per shop, skipped when an earlier row of the same cluster
 // stands for it, or (dry run) estimated only.
-func (s *Service) itemsFor(job *listinggen.Job, row catalog.Row, shops []*listinggen.Shop, clusters map[[16]byte]int, header []catalog.Problem) []*listinggen.JobItem {
+func (s *Service) itemsFor(job *listinggen.Job, row catalog.Row, shops []*listinggen.Shop, clusters clusterer, header []catalog.Problem) []*listinggen.JobItem {
 	problems := append(append([]catalog.Problem(nil), header...), row.Problems...)
 	if len(row.Problems) > 0 {
 		it := &listinggen.JobItem{Row: row.Number, Product: row.Product, State: listinggen.ItemInvalid, Problems: fieldErrors(problems)}
@@ -153,13 +161,8 @@ func (s *Service) itemsFor(job *listinggen.Job, row catalog.Row, shops []*listin
 		return []*listinggen.JobItem{it}
 	}
 	skipReason := ""
-	if job.Options.OnePerCluster {
-		k := clusterKey(&row.Product)
-		if first, ok := clusters[k]; ok {
-			skipReason = fmt.Sprintf("duplicate of row %d (one listing per cluster)", first)
-		} else {
-			clusters[k] = row.Number
-		}
+	if clusters != nil {
+		skipReason = clusters.skipReason(row)
 	}
 	items := make([]*listinggen.JobItem, 0, len(shops))
 	for _, sh := range shops {
@@ -196,22 +199,6 @@ func describe(ps []catalog.Problem) string {
 		parts[i] = strings.TrimPrefix(p.Column+": ", ": ") + p.Message
 	}
 	return strings.Join(parts, "; ")
-}
-
-// clusterKey is exact-text clustering: title without spaces or
-// punctuation, lower-cased, with category and brand. Near-duplicate
-// clustering by evidence is the dedup step's job.
-func clusterKey(p *listinggen.Product) [16]byte {
-	norm := strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) {
-			return -1
-		}
-		return unicode.ToLower(r)
-	}, p.Title)
-	sum := sha256.Sum256([]byte(norm + "\x00" + p.Category + "\x00" + p.Brand))
-	var k [16]byte
-	copy(k[:], sum[:])
-	return k
 }
 
 // Get returns the job with its progress.

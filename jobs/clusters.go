@@ -1,0 +1,165 @@
+package jobs
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/catalog"
+	"github.com/listinggen/listinggen/pipeline/dedup"
+)
+
+// One listing per cluster. The dedup verifier clusters the catalogue by
+// evidence (identifiers, attributes, prices, titles; pipeline/dedup,
+// pairwise F1 0.91 on the sample catalogue) and the most complete,
+// cheapest offer of each cluster is listed. That needs the whole catalogue
+// at once and compares every pair of products of a category (about 10 µs a
+// pair), so it is used when the catalogue has at most clusterMaxRows rows
+// and clusterMaxPairs pairs to compare: about 10 s at most, inside the
+// submitting request. A larger catalogue is clustered by exact title
+// (spaces, punctuation and case ignored, same category and brand) as it
+// streams, and the first row of each cluster is listed. The job's options
+// say which method ran (cluster_method).
+const (
+	clusterMaxRows  = 50_000
+	clusterMaxPairs = 1_000_000
+)
+
+// Values of JobOptions.ClusterMethod.
+const (
+	ClusterByEvidence   = "evidence"
+	ClusterByExactTitle = "exact_title"
+)
+
+// clusterer says, row by row, whether another row of its cluster is listed
+// instead.
+type clusterer interface {
+	skipReason(row catalog.Row) string
+}
+
+// planClusters reads the catalogue ahead to choose the method. It returns
+// the clusterer and a reader that yields every row again from the start.
+func planClusters(r catalog.Reader) (clusterer, catalog.Reader, error) {
+	var rows []catalog.Row
+	for len(rows) <= clusterMaxRows {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			replay := &replayReader{rows: rows, rest: nil, header: r}
+			if c := evidenceClusters(rows); c != nil {
+				return c, replay, nil
+			}
+			return exactClusters{}, replay, nil
+		}
+		if err != nil {
+			// The caller reports the unreadable file when it gets there.
+			return exactClusters{}, &replayReader{rows: rows, err: err, header: r}, nil
+		}
+		rows = append(rows, row)
+	}
+	return exactClusters{}, &replayReader{rows: rows, rest: r, header: r}, nil
+}
+
+// evidenceClusters clusters the valid rows by evidence, or returns nil when
+// the comparisons would exceed clusterMaxPairs.
+func evidenceClusters(rows []catalog.Row) clusterer {
+	var valid []int
+	perCategory := map[string]int{}
+	pairs := 0
+	for i, row := range rows {
+		if len(row.Problems) == 0 {
+			valid = append(valid, i)
+			pairs += perCategory[row.Product.Category]
+			perCategory[row.Product.Category]++
+		}
+	}
+	if pairs > clusterMaxPairs {
+		return nil
+	}
+	products := make([]listinggen.Product, len(valid))
+	for k, i := range valid {
+		products[k] = rows[i].Product
+	}
+	ids := dedup.Cluster(products, dedup.DefaultClusterConfig())
+	reasons := map[int]string{}
+	for cluster, members := range dedup.Groups(ids) {
+		if len(members) < 2 {
+			continue
+		}
+		offers := make([]listinggen.Product, len(members))
+		for k, m := range members {
+			offers[k] = products[m]
+		}
+		keep := rows[valid[members[dedup.BestOffer(offers)]]].Number
+		for _, m := range members {
+			if n := rows[valid[m]].Number; n != keep {
+				reasons[n] = fmt.Sprintf("same item as row %d (cluster %d, %d offers): row %d is the most complete, cheapest offer",
+					keep, cluster+1, len(members), keep)
+			}
+		}
+	}
+	return evidence(reasons)
+}
+
+// evidence maps the row numbers not listed to the reason.
+type evidence map[int]string
+
+func (e evidence) skipReason(row catalog.Row) string { return e[row.Number] }
+
+// exactClusters lists the first row of each exact-title cluster.
+type exactClusters map[[16]byte]int
+
+func (e exactClusters) skipReason(row catalog.Row) string {
+	k := clusterKey(&row.Product)
+	if first, ok := e[k]; ok {
+		return fmt.Sprintf("duplicate of row %d (one listing per cluster, same title)", first)
+	}
+	e[k] = row.Number
+	return ""
+}
+
+// clusterKey is exact-text clustering: title without spaces or
+// punctuation, lower-cased, with category and brand.
+func clusterKey(p *listinggen.Product) [16]byte {
+	norm := strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, p.Title)
+	sum := sha256.Sum256([]byte(norm + "\x00" + p.Category + "\x00" + p.Brand))
+	var k [16]byte
+	copy(k[:], sum[:])
+	return k
+}
+
+// replayReader yields rows read ahead, then the rest of the catalogue (or
+// the error that stopped the read-ahead).
+type replayReader struct {
+	rows   []catalog.Row
+	rest   catalog.Reader
+	err    error
+	header catalog.Reader
+}
+
+func (r *replayReader) Next() (catalog.Row, error) {
+	if len(r.rows) > 0 {
+		row := r.rows[0]
+		r.rows[0] = catalog.Row{} // let it go once yielded
+		r.rows = r.rows[1:]
+		return row, nil
+	}
+	if r.err != nil {
+		return catalog.Row{}, r.err
+	}
+	if r.rest == nil {
+		return catalog.Row{}, io.EOF
+	}
+	return r.rest.Next()
+}
+
+func (r *replayReader) HeaderProblems() []catalog.Problem { return r.header.HeaderProblems() }
+func (r *replayReader) Close() error                      { return r.header.Close() }
