@@ -248,7 +248,11 @@ func (s *S3) checkBucket(ctx context.Context, cfg S3Config) error {
 	}
 	err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: cfg.Region})
 	if code := s3Code(err); code == minio.BucketAlreadyOwnedByYou || code == minio.BucketAlreadyExists {
-		err = nil // another process made it first
+		// Another process made it first, or the name is someone else's:
+		// only ours answers HEAD.
+		if ok, herr := s.client.BucketExists(ctx, s.bucket); ok && herr == nil {
+			err = nil
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("blob: could not create %s: %w", s.location, err)
@@ -306,7 +310,7 @@ func (s *S3) stat(ctx context.Context, key, msg string) (Info, error) {
 	if err != nil {
 		return Info{}, s.fail(err, "stat", key, msg)
 	}
-	return info(key, oi), nil
+	return objectInfo(key, oi), nil
 }
 
 // Open sends one GET, whose answer gives the Info and the body, and returns
@@ -320,7 +324,7 @@ func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, Info, error) 
 	if err != nil {
 		return nil, Info{}, s.fail(err, "get", key, "could not read the blob")
 	}
-	return &objectReader{s: s, ctx: ctx, key: key, body: body, size: oi.Size}, info(key, oi), nil
+	return &objectReader{s: s, ctx: ctx, key: key, body: body, size: oi.Size}, objectInfo(key, oi), nil
 }
 
 // Get reads the whole object and checks that it hashes to key; see Store.
@@ -343,7 +347,7 @@ func (s *S3) Get(ctx context.Context, key string) ([]byte, Info, error) {
 	return data, info, nil
 }
 
-func info(key string, oi minio.ObjectInfo) Info {
+func objectInfo(key string, oi minio.ObjectInfo) Info {
 	return Info{Key: key, Size: oi.Size, ContentType: oi.ContentType, ModTime: oi.LastModified}
 }
 
