@@ -1,13 +1,16 @@
 // Package blob stores image variants by content: the key of a blob is the
 // sha256 hex digest of its bytes, so storing the same bytes twice is a no-op
 // and a key names exactly one content forever (safe to cache as immutable).
-// Local keeps blobs in a directory; an S3-compatible store can implement the
-// same interface.
+// Local keeps blobs in a directory, S3 in an S3-compatible bucket that many
+// processes share, Memory in memory for tests.
 package blob
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"mime"
+	"net/http"
+	"strings"
 
 	"github.com/listinggen/listinggen"
 )
@@ -48,4 +51,17 @@ func checkKey(key string) error {
 
 func notFound(key string) error {
 	return listinggen.Errorf(listinggen.ENOTFOUND, "blob %s not found", key)
+}
+
+// storedType returns the type a blob is stored with: the caller's, or the
+// one sniffed from data. A type that is not a media type, or that could
+// split a header, is refused: it is sent back verbatim when the blob is read.
+func storedType(data []byte, ct string) (string, error) {
+	if ct == "" {
+		ct = http.DetectContentType(data)
+	}
+	if _, _, err := mime.ParseMediaType(ct); err != nil || strings.ContainsAny(ct, "\r\n") {
+		return "", listinggen.Errorf(listinggen.EINVALID, "invalid content type %q", ct)
+	}
+	return ct, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -76,11 +75,9 @@ func (l *Local) Put(ctx context.Context, data []byte, contentType string) (strin
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if contentType == "" {
-		contentType = http.DetectContentType(data)
-	}
-	if _, _, err := mime.ParseMediaType(contentType); err != nil || strings.ContainsAny(contentType, "\r\n") {
-		return "", listinggen.Errorf(listinggen.EINVALID, "invalid content type %q", contentType)
+	contentType, err := storedType(data, contentType)
+	if err != nil {
+		return "", err
 	}
 	key := Key(data)
 	p := l.path(key)

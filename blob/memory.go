@@ -4,13 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"mime"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/listinggen/listinggen"
 )
 
 // Memory is an in-memory Store for tests.
@@ -37,11 +32,9 @@ func (m *Memory) Put(ctx context.Context, data []byte, contentType string) (stri
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if contentType == "" {
-		contentType = http.DetectContentType(data)
-	}
-	if _, _, err := mime.ParseMediaType(contentType); err != nil || strings.ContainsAny(contentType, "\r\n") {
-		return "", listinggen.Errorf(listinggen.EINVALID, "invalid content type %q", contentType)
+	contentType, err := storedType(data, contentType)
+	if err != nil {
+		return "", err
 	}
 	key := Key(data)
 	m.mu.Lock()

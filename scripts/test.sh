@@ -4,7 +4,8 @@
 # PostgreSQL is running with pgvector, creates a fresh database for the run
 # and drops it afterwards. Under CI=true a missing PostgreSQL fails the run;
 # elsewhere the PostgreSQL tests are skipped with a warning. It installs
-# chromium for the preview UI's browser tests (scripts/install-chromium.sh).
+# chromium for the preview UI's browser tests (scripts/install-chromium.sh)
+# and s3rver for the S3 blob store's (scripts/install-s3rver.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -65,6 +66,20 @@ if ! ./scripts/install-chromium.sh; then
     exit 1
   fi
   log "WARNING: the browser tests will be skipped (no chromium)"
+fi
+
+# The S3 blob store's tests run against s3rver, a real S3-compatible server,
+# installed from npm into tools/s3rver (scripts/install-s3rver.sh); the tests
+# start it on a free loopback port. Under CI=true one that cannot be
+# installed fails the run (and the tests refuse to skip); elsewhere they are
+# skipped with a warning.
+if s3rver=$(./scripts/install-s3rver.sh); then
+  export TEST_S3RVER="$s3rver"
+elif [ "${CI:-}" = "true" ]; then
+  log "CI=true and s3rver could not be installed: failing rather than skipping"
+  exit 1
+else
+  log "WARNING: the S3 blob store tests will be skipped (no s3rver)"
 fi
 
 go test -race -count=1 -timeout 20m "$@" ./...
