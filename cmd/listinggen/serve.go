@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type commonConfig struct {
 	dataDir     *string
 	logLevel    *string
 	logFormat   *string
+	vectorCache *string
 }
 
 func bindCommon(f *envFlags) commonConfig {
@@ -42,6 +44,7 @@ func bindCommon(f *envFlags) commonConfig {
 		dataDir:     f.String("data-dir", "DATA_DIR", "./data", "directory for the SQLite database and files"),
 		logLevel:    f.String("log-level", "LOG_LEVEL", "info", "debug, info, warn or error"),
 		logFormat:   f.String("log-format", "LOG_FORMAT", "text", "text or json"),
+		vectorCache: f.String("vector-cache-mb", "VECTOR_CACHE_MB", "512", "MiB of listing vectors each process keeps in memory for exact dedup queries (0: off)"),
 	}
 }
 
@@ -67,9 +70,14 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // own migrations (its queue tables) run right after the store's, here in
 // cmd because the stores do not know River; `listinggen migrate` runs both.
 func (c commonConfig) openStore(ctx context.Context, logger *slog.Logger) (listinggen.Store, error) {
+	cacheMB, err := strconv.ParseInt(*c.vectorCache, 10, 64)
+	if err != nil || cacheMB < 0 || cacheMB > 1<<20 {
+		return nil, fmt.Errorf("vector-cache-mb: want a whole number of MiB from 0 to %d, got %q", 1<<20, *c.vectorCache)
+	}
 	if *c.databaseURL != "" {
 		cfg := postgres.DefaultConfig()
 		cfg.URL = *c.databaseURL
+		cfg.VectorCacheBytes = cacheMB << 20
 		s, err := postgres.Open(ctx, cfg, time.Now, newID)
 		if err != nil {
 			return nil, fmt.Errorf("database-url: %w", err)
@@ -86,6 +94,7 @@ func (c commonConfig) openStore(ctx context.Context, logger *slog.Logger) (listi
 	}
 	cfg := sqlite.DefaultConfig()
 	cfg.Path = filepath.Join(*c.dataDir, "listinggen.db")
+	cfg.VectorCacheBytes = cacheMB << 20
 	s, err := sqlite.Open(ctx, cfg, time.Now, newID)
 	if err != nil {
 		return nil, err
