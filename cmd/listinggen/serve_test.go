@@ -422,6 +422,11 @@ func TestCommandLine(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "log-format") {
 		t.Errorf("bad log format: %v", err)
 	}
+	badCache := func(k string) string { return map[string]string{"VECTOR_CACHE_MB": "-1"}[k] }
+	err = run(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, badCache, nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "vector-cache-mb") {
+		t.Errorf("negative vector cache: %v", err)
+	}
 	out.Reset()
 	dir := t.TempDir()
 	if err := run(context.Background(), []string{"migrate", "--data-dir", dir}, getenv, nil, &out, &errb); err != nil || !strings.Contains(out.String(), "migrations applied") {
