@@ -1,9 +1,10 @@
 // The batch job view. While the job runs, its progress, counts per state,
 // throughput, ETA, tokens and cost are polled from GET /v1/jobs/{id} every
-// POLL_MS, and polling stops once it no longer runs (completed, cancelled,
-// paused by its budget); the failed items are fetched again when their
-// number changes. Cancel, retry failed and resume call the API with the
-// CSRF token. Product text is only ever set as textContent.
+// POLL_MS, and polling stops once it has settled (completed, cancelled or
+// paused by its budget, with no item queued or in progress); the failed
+// items are fetched again when their number changes. Cancel, retry failed
+// and resume call the API with the CSRF token. Product text is only ever
+// set as textContent.
 'use strict';
 (function () {
   const LG = window.LG;
@@ -55,6 +56,8 @@
     $('job-eta').textContent = eta(j.eta_seconds);
     $('job-tokens').textContent = j.prompt_tokens + ' / ' + j.completion_tokens;
     $('job-cost').textContent = (j.cost_usd || 0).toFixed(6);
+    $('job-max-tokens').textContent = j.options.max_tokens ? String(j.options.max_tokens) : '—';
+    $('job-max-cost').textContent = j.options.max_cost_usd ? j.options.max_cost_usd.toFixed(6) : '—';
     const badge = $('job-state');
     badge.className = 'badge job-' + j.state;
     badge.textContent = LG.t('job.state.' + j.state);
@@ -62,6 +65,7 @@
     $('job-cancel').disabled = j.state !== 'running' && j.state !== 'paused';
     $('job-retry').disabled = !j.counts.failed || j.state === 'cancelled' || j.state === 'estimated';
     $('job-resume').disabled = j.state !== 'paused';
+    $('resume-budget').hidden = j.state !== 'paused';
   }
 
   function cell(text, cls) { return LG.el('td', cls ? { 'class': cls } : {}, text); }
@@ -99,8 +103,12 @@
     schedule();
   }
 
+  // active: the job runs, or has items still queued or in progress (a job
+  // whose budget paused it goes on pausing its queued items for a moment).
+  function active(j) { return j.state === 'running' || (j.counts.queued || 0) + (j.counts.running || 0) > 0; }
+
   function schedule() {
-    if (timer === null && job.state === 'running') timer = setTimeout(poll, POLL_MS);
+    if (timer === null && active(job)) timer = setTimeout(poll, POLL_MS);
   }
 
   async function poll() {
@@ -113,8 +121,8 @@
 
   // act cancels, retries or resumes; retry and resume answer the job and
   // how many items went back on the queue.
-  async function act(action, okKey) {
-    const r = await LG.api('POST', path + '/' + action);
+  async function act(action, okKey, body) {
+    const r = await LG.api('POST', path + '/' + action, body);
     if (!r.ok) { say(LG.problemText(r.body), true); return; }
     const requeued = r.body.requeued;
     await update(r.body.job || r.body);
@@ -123,7 +131,14 @@
 
   $('job-cancel').addEventListener('click', function () { act('cancel', 'job.cancelled'); });
   $('job-retry').addEventListener('click', function () { act('retry', 'job.requeued'); });
-  $('job-resume').addEventListener('click', function () { act('resume', 'job.requeued'); });
+  // Resuming under the budget that paused the job would pause it again at
+  // once, so the budget goes with it: raised, or 0 for none.
+  $('job-resume').addEventListener('click', function () {
+    act('resume', 'job.requeued', {
+      max_tokens: Math.max(0, Math.floor(Number($('resume-max-tokens').value) || 0)),
+      max_cost_usd: Math.max(0, Number($('resume-max-cost').value) || 0)
+    });
+  });
 
   render(job);
   schedule();
