@@ -184,6 +184,10 @@ type JobItem struct {
 type JobFilter struct {
 	Cursor string
 	Limit  int
+	// WithoutCounts leaves Counts nil: counting reads every item of every
+	// job on the page, which a list of choices (the queue's job filter)
+	// need not pay for.
+	WithoutCounts bool
 }
 
 // JobItemFilter pages through one job's items in (row, shop) order, the
@@ -229,7 +233,7 @@ type JobStore interface {
 	// FindJob returns the job with its counts and spend.
 	FindJob(ctx context.Context, tenantID, id string) (*Job, error)
 	// FindJobs returns a page of the tenant's jobs, newest first, each
-	// with its counts (the jobs list of the preview UI).
+	// with its counts unless the filter says WithoutCounts.
 	FindJobs(ctx context.Context, tenantID string, filter JobFilter) (Page[*Job], error)
 	// FindJobItems returns a page of one of the tenant's jobs' items in
 	// (row, shop) order, with their products; ENOTFOUND when the tenant

@@ -472,8 +472,8 @@ func (s *Store) FindJobs(ctx context.Context, tenantID string, f listinggen.JobF
 		return page, translate(err)
 	}
 	page = paginate(jobs, limit, func(j *listinggen.Job) string { return j.ID })
-	for _, j := range page.Items {
-		if err := s.countItems(ctx, s.reader, j); err != nil {
+	for i := 0; i < len(page.Items) && !f.WithoutCounts; i++ {
+		if err := s.countItems(ctx, s.reader, page.Items[i]); err != nil {
 			return page, translate(err)
 		}
 	}

@@ -169,6 +169,10 @@ func testJobsAndItems(t *testing.T, s listinggen.Store) {
 	if err != nil || len(page.Items) != 1 || page.Items[0].ID != j1.ID {
 		t.Fatalf("FindJobs second page: %v", err)
 	}
+	if page, err := js.FindJobs(ctx, "t1", listinggen.JobFilter{WithoutCounts: true}); err != nil || len(page.Items) != 2 ||
+		page.Items[1].ID != j1.ID || page.Items[1].Counts != nil || page.Items[1].Items != 4 {
+		t.Errorf("FindJobs without counts: %v, %+v", err, page.Items)
+	}
 	if page, err := js.FindJobs(ctx, "t2", listinggen.JobFilter{}); err != nil || len(page.Items) != 1 || page.Items[0].ID != j3.ID {
 		t.Errorf("FindJobs(t2) = %+v, %v; want only t2's job", page, err)
 	}

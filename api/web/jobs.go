@@ -167,7 +167,7 @@ func (u *UI) filterJobs(c echo.Context, current string) (recent []*listinggen.Jo
 		return nil, nil, nil
 	}
 	ctx, tenant := c.Request().Context(), tenantOf(c)
-	page, err := u.deps.Jobs.List(ctx, tenant, listinggen.JobFilter{Limit: jobsPageSize})
+	page, err := u.deps.Jobs.List(ctx, tenant, listinggen.JobFilter{Limit: jobsPageSize, WithoutCounts: true})
 	if err != nil {
 		return nil, nil, err
 	}

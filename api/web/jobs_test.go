@@ -317,8 +317,12 @@ func TestJobsListAndQueueJobFilter(t *testing.T) {
 		t.Errorf("jobs page 2: %d", status)
 	}
 
-	// The queue: every recent job is a choice, the chosen one is named.
+	// The queue: every recent job is a choice (uncounted: a choice needs
+	// no progress), the chosen one is named.
 	_, body, _ = get(t, srv.URL+"/?job=j2&status=draft")
+	if f := listed[len(listed)-1]; !f.WithoutCounts || f.Cursor != "" {
+		t.Errorf("the queue lists jobs with %+v", f)
+	}
 	d = parseDoc(t, body)
 	opts := d.all(func(n *html.Node) bool {
 		return n.Data == "option" && n.Parent != nil && attr(n.Parent, "id") == "filter-job"
