@@ -3,6 +3,8 @@ package listinggen
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -183,6 +185,45 @@ type JobItem struct {
 	Listing *Listing `json:"listing,omitempty"`
 }
 
+// JobFilter pages through a tenant's jobs, newest first.
+type JobFilter struct {
+	Cursor string
+	Limit  int
+	// WithoutCounts leaves Counts nil: counting reads every item of every
+	// job on the page, which a list of choices (the queue's job filter)
+	// need not pay for.
+	WithoutCounts bool
+}
+
+// JobItemFilter pages through one job's items in (row, shop) order, the
+// order of its results.
+type JobItemFilter struct {
+	// States keeps the items in one of these states; empty keeps every item.
+	States []ItemState
+	Cursor string
+	Limit  int
+}
+
+// ItemCursorKey is an item's position for keyset pagination: its row and
+// shop, which are unique within a job and are the results' order.
+func (it *JobItem) ItemCursorKey() string { return strconv.Itoa(it.Row) + "/" + it.ShopID }
+
+// DecodeItemCursor returns the (row, shop) position inside a cursor made
+// from ItemCursorKey, (-1, "") for an empty cursor (before every item), or
+// an EINVALID error naming the cursor field.
+func DecodeItemCursor(cursor string) (row int, shop string, err error) {
+	key, err := DecodeCursor(cursor)
+	if err != nil || key == "" {
+		return -1, "", err
+	}
+	r, shop, ok := strings.Cut(key, "/")
+	row, cerr := strconv.Atoi(r)
+	if !ok || cerr != nil || row < 0 {
+		return 0, "", Invalid([]FieldError{{"cursor", "is not a cursor returned by this API"}})
+	}
+	return row, shop, nil
+}
+
 // EnqueueFunc puts work items on the queue inside the transaction that
 // stores them (a *sql.Tx on SQLite, a pgx.Tx on PostgreSQL), so that a job
 // and its queue entries commit or vanish together.
@@ -196,6 +237,14 @@ type JobStore interface {
 	CreateJob(ctx context.Context, job *Job, next func() (*JobItem, error), enqueue EnqueueFunc) error
 	// FindJob returns the job with its counts and spend.
 	FindJob(ctx context.Context, tenantID, id string) (*Job, error)
+	// FindJobs returns a page of the tenant's jobs, newest first, each
+	// with its counts unless the filter says WithoutCounts.
+	FindJobs(ctx context.Context, tenantID string, filter JobFilter) (Page[*Job], error)
+	// FindJobItems returns a page of one of the tenant's jobs' items in
+	// (row, shop) order, with their products; ENOTFOUND when the tenant
+	// has no such job. It is how a client lists a job's per-item errors
+	// without exporting every result.
+	FindJobItems(ctx context.Context, tenantID, jobID string, filter JobItemFilter) (Page[*JobItem], error)
 	// FindJobByKey returns the tenant's newest job with that Key.
 	FindJobByKey(ctx context.Context, tenantID, key string) (*Job, error)
 	// SetJobState moves a job from one of from to to; ECONFLICT if it is

@@ -209,8 +209,12 @@ type ListingFilter struct {
 	// ComplianceProblems (a blocking violation, so it cannot be approved
 	// as it is). Empty does not filter.
 	Compliance string
-	Cursor     string
-	Limit      int
+	// JobID keeps the listings a batch job's items made or reused (the
+	// listing ids its items recorded), so staff can review one job's
+	// output on its own.
+	JobID  string
+	Cursor string
+	Limit  int
 }
 
 // Values of ListingFilter.Compliance.

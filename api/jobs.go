@@ -179,6 +179,38 @@ func (s *Server) getJob(c echo.Context) error {
 	return c.JSON(http.StatusOK, job)
 }
 
+// listJobs is the tenant's jobs, newest first, with cursor pagination.
+func (s *Server) listJobs(c echo.Context) error {
+	if err := s.jobsService(); err != nil {
+		return err
+	}
+	page, err := s.deps.Jobs.List(c.Request().Context(), tenant(c), listinggen.JobFilter{Cursor: c.QueryParam("cursor"), Limit: queryInt(c, "limit")})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+// jobItems is a page of a job's items, optionally in some states only
+// (state=failed,invalid: its per-item errors). The spec has checked the
+// state names.
+func (s *Server) jobItems(c echo.Context) error {
+	if err := s.jobsService(); err != nil {
+		return err
+	}
+	f := listinggen.JobItemFilter{Cursor: c.QueryParam("cursor"), Limit: queryInt(c, "limit")}
+	if v := c.QueryParam("state"); v != "" {
+		for _, st := range strings.Split(v, ",") {
+			f.States = append(f.States, listinggen.ItemState(st))
+		}
+	}
+	page, err := s.deps.Jobs.Items(c.Request().Context(), tenant(c), c.Param("id"), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
 func (s *Server) cancelJob(c echo.Context) error {
 	if err := s.jobsService(); err != nil {
 		return err
@@ -263,6 +295,8 @@ func (s *Server) jobResults(c echo.Context) error {
 type JobService interface {
 	Submit(ctx context.Context, tenant string, opts listinggen.JobOptions, source, key string, r catalog.Reader) (*listinggen.Job, error)
 	Get(ctx context.Context, tenant, id string) (*listinggen.Job, error)
+	List(ctx context.Context, tenant string, f listinggen.JobFilter) (listinggen.Page[*listinggen.Job], error)
+	Items(ctx context.Context, tenant, id string, f listinggen.JobItemFilter) (listinggen.Page[*listinggen.JobItem], error)
 	Cancel(ctx context.Context, tenant, id string) (*listinggen.Job, error)
 	Retry(ctx context.Context, tenant, id string) (*listinggen.Job, int, error)
 	Resume(ctx context.Context, tenant, id string, maxTokens *int64, maxCostUSD *float64) (*listinggen.Job, int, error)

@@ -88,6 +88,7 @@ func (s *Server) listListings(c echo.Context) error {
 		Verdict:    listinggen.Verdict(c.QueryParam("verdict")),
 		Platform:   listinggen.Platform(c.QueryParam("platform")),
 		Compliance: c.QueryParam("compliance"),
+		JobID:      c.QueryParam("job_id"),
 		Cursor:     c.QueryParam("cursor"),
 		Limit:      queryInt(c, "limit"),
 	})

@@ -46,7 +46,9 @@ func (s *Server) routes(e *echo.Echo) {
 	// Nothing is stored, but image URLs may be fetched: write, like the compliance check.
 	s.handle(v1, http.MethodPost, "/dedup/check", write, s.dedupCheck)
 	s.handle(v1, http.MethodPost, "/jobs", write, s.createJob, s.idempotent)
+	s.handle(v1, http.MethodGet, "/jobs", read, s.listJobs)
 	s.handle(v1, http.MethodGet, "/jobs/:id", read, s.getJob)
+	s.handle(v1, http.MethodGet, "/jobs/:id/items", read, s.jobItems)
 	s.handle(v1, http.MethodPost, "/jobs/:id/cancel", write, s.cancelJob)
 	s.handle(v1, http.MethodPost, "/jobs/:id/retry", write, s.retryJob)
 	s.handle(v1, http.MethodPost, "/jobs/:id/resume", write, s.resumeJob)

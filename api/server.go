@@ -142,7 +142,7 @@ func NewServer(cfg Config, deps Deps) (*echo.Echo, error) {
 	if deps.Keys == nil && s.security != nil {
 		deps.Keys = keyVerifier{s.security}
 	}
-	ui, err := web.New(cfg.UI, web.Deps{Store: deps.Store, Rules: deps.Pipeline.ShopRules, Keys: deps.Keys, Logger: deps.Logger})
+	ui, err := web.New(cfg.UI, web.Deps{Store: deps.Store, Rules: deps.Pipeline.ShopRules, Keys: deps.Keys, Jobs: deps.Jobs, Logger: deps.Logger})
 	if err != nil {
 		return nil, err
 	}

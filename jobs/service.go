@@ -211,6 +211,25 @@ func (s *Service) Get(ctx context.Context, tenant, id string) (*listinggen.Job, 
 	return j, nil
 }
 
+// List returns a page of the tenant's jobs, newest first, with progress.
+func (s *Service) List(ctx context.Context, tenant string, f listinggen.JobFilter) (listinggen.Page[*listinggen.Job], error) {
+	page, err := s.store.FindJobs(ctx, tenant, f)
+	if err != nil {
+		return page, err
+	}
+	now := s.now()
+	for _, j := range page.Items {
+		j.Progress(now)
+	}
+	return page, nil
+}
+
+// Items returns a page of the job's items in (row, shop) order: how a
+// client reads the per-item errors of a large job without exporting it.
+func (s *Service) Items(ctx context.Context, tenant, id string, f listinggen.JobItemFilter) (listinggen.Page[*listinggen.JobItem], error) {
+	return s.store.FindJobItems(ctx, tenant, id, f)
+}
+
 // Cancel stops a running or paused job: queued items will not start.
 func (s *Service) Cancel(ctx context.Context, tenant, id string) (*listinggen.Job, error) {
 	err := s.store.SetJobState(ctx, tenant, id, []listinggen.JobState{listinggen.JobRunning, listinggen.JobPaused}, listinggen.JobCancelled)

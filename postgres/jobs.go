@@ -191,24 +191,99 @@ func (s *Store) findJob(ctx context.Context, query string, args ...any) (*listin
 	if err != nil {
 		return nil, translate(err)
 	}
+	return j, s.countItems(ctx, j)
+}
+
+// countItems fills Counts from the (job_id, state) index.
+func (s *Store) countItems(ctx context.Context, j *listinggen.Job) error {
 	j.Counts = make(map[listinggen.ItemState]int, len(listinggen.ItemStates))
 	for _, st := range listinggen.ItemStates {
 		j.Counts[st] = 0
 	}
 	rows, err := s.pool.Query(ctx, `SELECT state, count(*) FROM job_items WHERE job_id = $1 AND tenant_id = $2 GROUP BY state`, j.ID, j.TenantID)
 	if err != nil {
-		return nil, translate(err)
+		return translate(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var st listinggen.ItemState
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
-			return nil, translate(err)
+			return translate(err)
 		}
 		j.Counts[st] = n
 	}
-	return j, translate(rows.Err())
+	return translate(rows.Err())
+}
+
+// FindJobs pages through the tenant's jobs by the primary key, newest
+// first (ids are time-ordered), and counts each job's items.
+func (s *Store) FindJobs(ctx context.Context, tenantID string, f listinggen.JobFilter) (listinggen.Page[*listinggen.Job], error) {
+	var page listinggen.Page[*listinggen.Job]
+	after, err := listinggen.DecodeCursor(f.Cursor)
+	if err != nil {
+		return page, err
+	}
+	q, args := `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = $1`, []any{tenantID}
+	if after != "" {
+		args = append(args, after)
+		q += ` AND id < $2`
+	}
+	limit := listinggen.PageLimit(f.Limit)
+	args = append(args, limit+1)
+	rows, err := s.pool.Query(ctx, q+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return page, translate(err)
+	}
+	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*listinggen.Job, error) { return scanJob(r) })
+	if err != nil {
+		return page, translate(err)
+	}
+	page = paginate(jobs, limit, func(j *listinggen.Job) string { return j.ID })
+	for i := 0; i < len(page.Items) && !f.WithoutCounts; i++ {
+		if err := s.countItems(ctx, page.Items[i]); err != nil {
+			return page, err
+		}
+	}
+	return page, nil
+}
+
+// FindJobItems pages through a job's items in (row, shop) order, the
+// unique index's order, optionally in some states only.
+func (s *Store) FindJobItems(ctx context.Context, tenantID, jobID string, f listinggen.JobItemFilter) (listinggen.Page[*listinggen.JobItem], error) {
+	var page listinggen.Page[*listinggen.JobItem]
+	row, shop, err := listinggen.DecodeItemCursor(f.Cursor)
+	if err != nil {
+		return page, err
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE tenant_id = $1 AND id = $2)`, tenantID, jobID).Scan(&exists); err != nil {
+		return page, translate(err)
+	}
+	if !exists {
+		return page, listinggen.Errorf(listinggen.ENOTFOUND, "job not found")
+	}
+	q := `SELECT ` + itemColumns + itemJoin + ` WHERE i.tenant_id = $1 AND i.job_id = $2 AND (i.row_number, i.shop_id) > ($3, $4)`
+	args := []any{tenantID, jobID, row, shop}
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
+		}
+		args = append(args, states)
+		q += fmt.Sprintf(` AND i.state = ANY($%d)`, len(args))
+	}
+	limit := listinggen.PageLimit(f.Limit)
+	args = append(args, limit+1)
+	rows, err := s.pool.Query(ctx, q+fmt.Sprintf(` ORDER BY i.row_number, i.shop_id LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return page, translate(err)
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*listinggen.JobItem, error) { return scanItem(r) })
+	if err != nil {
+		return page, translate(err)
+	}
+	return paginate(items, limit, (*listinggen.JobItem).ItemCursorKey), nil
 }
 
 func (s *Store) SetJobState(ctx context.Context, tenantID, id string, from []listinggen.JobState, to listinggen.JobState) error {

@@ -179,7 +179,7 @@ func (s *Store) FindListings(ctx context.Context, tenantID string, f listinggen.
 	for _, c := range []struct{ cond, val string }{
 		{"shop_id = $%d", f.ShopID}, {"product_id = $%d", f.ProductID}, {"status = $%d", string(f.Status)},
 		{"verdict = $%d", string(f.Verdict)}, {"platform = $%d", string(f.Platform)},
-		{complianceOKExpr + " = $%d", complianceValue(f.Compliance)}, {"id < $%d", after},
+		{complianceOKExpr + " = $%d", complianceValue(f.Compliance)},
 	} {
 		if c.val != "" {
 			args = append(args, c.val)
@@ -187,8 +187,30 @@ func (s *Store) FindListings(ctx context.Context, tenantID string, f listinggen.
 		}
 	}
 	limit := listinggen.PageLimit(f.Limit)
-	args = append(args, limit+1)
-	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
+	if f.JobID == "" {
+		if after != "" {
+			args = append(args, after)
+			q += fmt.Sprintf(` AND id < $%d`, len(args))
+		}
+		args = append(args, limit+1)
+		q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
+	} else {
+		// A job's listings are found from the job's side: the listing ids
+		// its items recorded, newest first from job_items_by_listing, each
+		// looked up with the other filters (a LATERAL subquery with LIMIT
+		// is not flattened, so the plan stays a nested loop in the job's
+		// order that stops at the page's end). A page costs the same
+		// however many listings are newer than the job's.
+		args = append(args, f.JobID)
+		job := fmt.Sprintf(`SELECT DISTINCT listing_id FROM job_items WHERE tenant_id = $1 AND job_id = $%d AND listing_id <> ''`, len(args))
+		if after != "" {
+			args = append(args, after)
+			job += fmt.Sprintf(` AND listing_id < $%d`, len(args))
+		}
+		args = append(args, limit+1)
+		q = fmt.Sprintf(`SELECT l.* FROM (%s ORDER BY listing_id DESC) j CROSS JOIN LATERAL (%s AND id = j.listing_id LIMIT 1) l
+			ORDER BY j.listing_id DESC LIMIT $%d`, job, q, len(args))
+	}
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return page, translate(err)

@@ -439,3 +439,88 @@ func (s *Store) JobItems(ctx context.Context, tenantID, jobID string, fn func(*l
 		lastRow, lastShop = page[len(page)-1].Row, page[len(page)-1].ShopID
 	}
 }
+
+// FindJobs pages through the tenant's jobs by the primary key, newest
+// first (ids are time-ordered), and counts each job's items.
+func (s *Store) FindJobs(ctx context.Context, tenantID string, f listinggen.JobFilter) (listinggen.Page[*listinggen.Job], error) {
+	var page listinggen.Page[*listinggen.Job]
+	after, err := listinggen.DecodeCursor(f.Cursor)
+	if err != nil {
+		return page, err
+	}
+	q, args := `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ?`, []any{tenantID}
+	if after != "" {
+		q += ` AND id < ?`
+		args = append(args, after)
+	}
+	limit := listinggen.PageLimit(f.Limit)
+	rows, err := s.reader.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return page, translate(err)
+	}
+	var jobs []*listinggen.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			rows.Close()
+			return page, translate(err)
+		}
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return page, translate(err)
+	}
+	page = paginate(jobs, limit, func(j *listinggen.Job) string { return j.ID })
+	for i := 0; i < len(page.Items) && !f.WithoutCounts; i++ {
+		if err := s.countItems(ctx, s.reader, page.Items[i]); err != nil {
+			return page, translate(err)
+		}
+	}
+	return page, nil
+}
+
+// FindJobItems pages through a job's items in (row, shop) order, the
+// unique index's order, optionally in some states only.
+func (s *Store) FindJobItems(ctx context.Context, tenantID, jobID string, f listinggen.JobItemFilter) (listinggen.Page[*listinggen.JobItem], error) {
+	var page listinggen.Page[*listinggen.JobItem]
+	row, shop, err := listinggen.DecodeItemCursor(f.Cursor)
+	if err != nil {
+		return page, err
+	}
+	var n int
+	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE tenant_id = ? AND id = ?`, tenantID, jobID).Scan(&n); err != nil {
+		return page, translate(err)
+	}
+	if n == 0 {
+		return page, listinggen.Errorf(listinggen.ENOTFOUND, "job not found")
+	}
+	q := `SELECT ` + itemColumns + ` FROM job_items i
+		JOIN job_rows r ON r.tenant_id = i.tenant_id AND r.job_id = i.job_id AND r.row_number = i.row_number
+		WHERE i.tenant_id = ? AND i.job_id = ? AND (i.row_number, i.shop_id) > (?, ?)`
+	args := []any{tenantID, jobID, row, shop}
+	if len(f.States) > 0 {
+		q += ` AND i.state IN (` + placeholders(len(f.States)) + `)`
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	limit := listinggen.PageLimit(f.Limit)
+	rows, err := s.reader.QueryContext(ctx, q+` ORDER BY i.row_number, i.shop_id LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return page, translate(err)
+	}
+	defer rows.Close()
+	var items []*listinggen.JobItem
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return page, translate(err)
+		}
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return page, translate(err)
+	}
+	return paginate(items, limit, (*listinggen.JobItem).ItemCursorKey), nil
+}

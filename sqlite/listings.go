@@ -231,18 +231,33 @@ func (s *Store) FindListings(ctx context.Context, tenantID string, f listinggen.
 	}
 	q := `SELECT ` + listingColumns + ` FROM listings WHERE tenant_id = ?`
 	args := []any{tenantID}
+	id := "id"
+	if f.JobID != "" {
+		// A job's listings are found from the job's side: the listing ids
+		// its items recorded, newest first from job_items_by_listing, each
+		// looked up (CROSS JOIN fixes that order of the loops), so a page
+		// costs the same however many listings are newer than the job's.
+		// GROUP BY keeps a listing two items recorded once.
+		q = `SELECT ` + listingColumns + ` FROM (SELECT listing_id AS lid FROM job_items WHERE tenant_id = ? AND job_id = ? AND listing_id <> '') j
+			CROSS JOIN listings ON id = j.lid WHERE tenant_id = ?`
+		args = []any{tenantID, f.JobID, tenantID}
+		id = "j.lid"
+	}
 	for _, c := range []struct{ cond, val string }{
 		{"shop_id = ?", f.ShopID}, {"product_id = ?", f.ProductID}, {"status = ?", string(f.Status)},
 		{"verdict = ?", string(f.Verdict)}, {"platform = ?", string(f.Platform)},
-		{complianceOKExpr + " = ?", complianceValue(f.Compliance)}, {"id < ?", after},
+		{complianceOKExpr + " = ?", complianceValue(f.Compliance)}, {id + " < ?", after},
 	} {
 		if c.val != "" {
 			q += ` AND ` + c.cond
 			args = append(args, c.val)
 		}
 	}
+	if f.JobID != "" {
+		q += ` GROUP BY j.lid`
+	}
 	limit := listinggen.PageLimit(f.Limit)
-	q += ` ORDER BY id DESC LIMIT ?`
+	q += ` ORDER BY ` + id + ` DESC LIMIT ?`
 	args = append(args, limit+1)
 	rows, err := s.reader.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -25,6 +25,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ListingCRUD", func(t *testing.T) { testListingCRUD(t, open(t)) })
 	t.Run("ListingFilters", func(t *testing.T) { testListingFilters(t, open(t)) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open(t)) })
+	t.Run("JobListingFilter", func(t *testing.T) { testJobListingFilter(t, open(t)) })
+	t.Run("JobsAndItems", func(t *testing.T) { testJobsAndItems(t, open(t)) })
 	t.Run("OptimisticUpdate", func(t *testing.T) { testOptimisticUpdate(t, open(t)) })
 	t.Run("TenantIsolation", func(t *testing.T) { testTenantIsolation(t, open(t)) })
 	t.Run("ConcurrentIdempotentCreate", func(t *testing.T) { testConcurrentIdempotentCreate(t, open(t)) })

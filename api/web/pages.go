@@ -15,7 +15,7 @@ import (
 )
 
 // pageNames are the templates in templates/, each rendered inside layout.
-var pageNames = []string{"queue", "listing", "import", "signin"}
+var pageNames = []string{"queue", "listing", "import", "signin", "jobs", "job"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -24,6 +24,8 @@ func parsePages() (map[string]*template.Template, error) {
 		"usd":   func(f float64) string { return fmt.Sprintf("%.6f", f) },
 		"when":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
 		"units": listinggen.TitleUnits,
+		"rate":  func(f float64) string { return fmt.Sprintf("%.2f", f) },
+		"eta":   eta,
 	}
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -111,7 +113,7 @@ func (u *UI) allShops(c echo.Context) ([]*listinggen.Shop, error) {
 
 // queueFilter is the queue's filter form, read from the query string.
 type queueFilter struct {
-	Shop, Platform, Status, Verdict, Compliance, Cursor string
+	Shop, Platform, Status, Verdict, Compliance, Job, Cursor string
 }
 
 func (f queueFilter) listingFilter() (listinggen.ListingFilter, error) {
@@ -129,14 +131,14 @@ func (f queueFilter) listingFilter() (listinggen.ListingFilter, error) {
 		errs = append(errs, listinggen.FieldError{Field: "compliance", Message: "must be ok or problems"})
 	}
 	return listinggen.ListingFilter{ShopID: f.Shop, Platform: listinggen.Platform(f.Platform), Status: listinggen.ListingStatus(f.Status),
-		Verdict: listinggen.Verdict(f.Verdict), Compliance: f.Compliance, Cursor: f.Cursor}, listinggen.Invalid(errs)
+		Verdict: listinggen.Verdict(f.Verdict), Compliance: f.Compliance, JobID: f.Job, Cursor: f.Cursor}, listinggen.Invalid(errs)
 }
 
 // query is the filter as a query string, with the given cursor.
 func (f queueFilter) query(cursor string) string {
 	v := url.Values{}
 	for k, val := range map[string]string{"shop": f.Shop, "platform": f.Platform, "status": f.Status, "verdict": f.Verdict,
-		"compliance": f.Compliance, "cursor": cursor} {
+		"compliance": f.Compliance, "job": f.Job, "cursor": cursor} {
 		if val != "" {
 			v.Set(k, val)
 		}
@@ -147,6 +149,12 @@ func (f queueFilter) query(cursor string) string {
 	return "/?" + v.Encode()
 }
 
+// WithoutJob is the filter's URL without the job.
+func (f queueFilter) WithoutJob() string {
+	f.Job = ""
+	return f.query("")
+}
+
 type queueRow struct {
 	*listinggen.Listing
 	ShopName   string
@@ -154,8 +162,12 @@ type queueRow struct {
 }
 
 type queuePage struct {
-	Filter    queueFilter
-	Shops     []*listinggen.Shop
+	Filter queueFilter
+	Shops  []*listinggen.Shop
+	// Jobs are the recent batch jobs for the job filter (nil when batch
+	// jobs are off); Job is the job filtered by.
+	Jobs      []*listinggen.Job
+	Job       *listinggen.Job
 	Platforms []listinggen.Platform
 	Statuses  []listinggen.ListingStatus
 	Verdicts  []listinggen.Verdict
@@ -171,7 +183,7 @@ type queuePage struct {
 func (u *UI) queue(c echo.Context) error {
 	q := c.QueryParams()
 	f := queueFilter{Shop: q.Get("shop"), Platform: q.Get("platform"), Status: q.Get("status"), Verdict: q.Get("verdict"),
-		Compliance: q.Get("compliance"), Cursor: q.Get("cursor")}
+		Compliance: q.Get("compliance"), Job: q.Get("job"), Cursor: q.Get("cursor")}
 	lf, err := f.listingFilter()
 	if err != nil {
 		return err
@@ -196,6 +208,9 @@ func (u *UI) queue(c echo.Context) error {
 	}
 	for _, l := range page.Items {
 		data.Rows = append(data.Rows, queueRow{Listing: l, ShopName: names[l.ShopID], Violations: len(l.Compliance.Violations)})
+	}
+	if data.Jobs, data.Job, err = u.filterJobs(c, f.Job); err != nil {
+		return err
 	}
 	return u.render(c, http.StatusOK, "queue", data, nil)
 }

@@ -1,5 +1,6 @@
-// Package web is the staff preview UI: the review queue, the listing view
-// and the import page, served by the same binary at / and /ui/.
+// Package web is the staff preview UI: the review queue, the listing view,
+// the import page and the batch job pages, served by the same binary at /
+// and /ui/.
 //
 // Pages are rendered on the server with html/template, so every piece of
 // product and model text is escaped by the template engine; a few small
@@ -79,7 +80,10 @@ type Deps struct {
 	Rules func(*listinggen.Shop) listinggen.TextRules
 	// Keys, when set, turns sign-in on: pages need a session made from a
 	// valid API key. Nil is the open default (loopback, no keys).
-	Keys   KeyVerifier
+	Keys KeyVerifier
+	// Jobs, when set, serves the batch job pages and the queue's job
+	// filter choices. Nil: batch jobs are off on this server.
+	Jobs   JobReader
 	Logger *slog.Logger
 }
 
@@ -128,6 +132,8 @@ func (u *UI) Register(e *echo.Echo) {
 	e.GET("/", u.page(u.queue))
 	e.GET("/ui/listings/:id", u.page(u.listing))
 	e.GET("/ui/import", u.page(u.importPage))
+	e.GET("/ui/jobs", u.page(u.jobsList))
+	e.GET("/ui/jobs/:id", u.page(u.job))
 	e.GET("/ui/sample.jsonl", u.page(u.sample))
 	e.GET("/ui/signin", u.signinPage)
 	e.POST("/ui/signin", u.signin)

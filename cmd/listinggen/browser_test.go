@@ -210,12 +210,15 @@ func (b *browser) open(path string) {
 // against the real server with the fake model: import the catalogue
 // without curl, review in the queue with the keyboard and in bulk, edit
 // with the live counter and violation highlights, regenerate with
-// streamed output, follow a duplicate, and a product title that is an XSS
-// attempt renders as text and runs nothing.
+// streamed output, follow a duplicate, follow a batch job from its view
+// to its listings, and a product title that is an XSS attempt renders as
+// text and runs nothing.
 func TestPreviewUIInABrowser(t *testing.T) {
 	fake := openaitest.New(openaitest.Config{StreamChunkRunes: 4, StreamChunkDelay: 5 * time.Millisecond})
 	defer fake.Close()
-	s := startServer(t, t.TempDir(), map[string]string{"LLM_BASE_URL": fake.URL(), "LLM_MODEL": "fake-4o"})
+	// One batch worker: the job below pauses at its budget after exactly
+	// one item.
+	s := startServer(t, t.TempDir(), map[string]string{"LLM_BASE_URL": fake.URL(), "LLM_MODEL": "fake-4o", "WORKERS": "1", "JOB_POLL": "50ms"})
 	b := newBrowser(t, s.url)
 
 	// Import: two shops in one group made with the form, then products
@@ -365,6 +368,8 @@ func TestPreviewUIInABrowser(t *testing.T) {
 	}
 	b.checkClean("bulk approve")
 
+	reviewJobInTheBrowser(t, s, b)
+
 	// Follow a duplicate match to the listing it names.
 	var withMatch uiListing
 	for _, l := range page.Items {
@@ -394,4 +399,113 @@ func TestPreviewUIInABrowser(t *testing.T) {
 		t.Errorf("PATCH without the CSRF token: %d, want 403", st)
 	}
 	b.checkClean("end")
+}
+
+// reviewJobInTheBrowser submits a batch job through the API (three new
+// products for both shops, and a poison row that is not a valid product,
+// with a hostile title) under a token budget that pauses it after its
+// first item, then follows it in the job view: paused, resumed from the
+// page with the budget lifted (a CSRF-protected POST), polled to 100%,
+// the poison row's error listed as text, a download, and "review this
+// job's listings" opening the queue filtered by the job.
+func reviewJobInTheBrowser(t *testing.T, s *server, b *browser) {
+	t.Helper()
+	var shops struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	s.do("GET", "/v1/shops", nil, &shops)
+	var shopIDs []string
+	for _, sh := range shops.Items {
+		shopIDs = append(shopIDs, sh.ID)
+	}
+	var items []any
+	for _, p := range sample.Products(t)[6:9] {
+		p.Images = nil
+		items = append(items, p)
+	}
+	items = append(items, map[string]any{"id": "poison-1", "title": xssTitle, "price": map[string]string{"amount": "free", "currency": "CNY"}})
+	var job struct {
+		ID    string `json:"id"`
+		Items int    `json:"items"`
+	}
+	if r := s.do("POST", "/v1/jobs", map[string]any{"shop_ids": shopIDs, "items": items, "max_tokens": 1}, &job); r.StatusCode != 202 || job.Items != 7 {
+		t.Fatalf("POST /v1/jobs: %d, %d items (want 3 products × 2 shops and the poison row)", r.StatusCode, job.Items)
+	}
+
+	b.open("/ui/jobs")
+	b.screenshot("jobs")
+	b.do("open the job", chromedp.Click(chromedp.CSS(`#jobs a[href="/ui/jobs/`+job.ID+`"]`)))
+	b.waitFor("job view", fmt.Sprintf(`location.pathname === '/ui/jobs/%s' && document.body.dataset.ready === '1'`, job.ID))
+	// The page polls until the budget has paused the job and every item
+	// that had not started.
+	b.waitForWithin("paused", `document.querySelector('#job-state').dataset.state === 'paused' &&
+		document.querySelector('#count-queued').textContent === '0' && document.querySelector('#count-running').textContent === '0'`, 3*time.Minute)
+	if got := jsEval[[]string](b, `['done', 'paused', 'invalid'].map(s => document.querySelector('#count-' + s).textContent)`); fmt.Sprint(got) != "[1 5 1]" {
+		t.Errorf("paused job: done, paused, invalid = %v, want [1 5 1]", got)
+	}
+	if jsEval[bool](b, `document.querySelector('#job-resume').disabled || document.querySelector('#resume-budget').hidden`) {
+		t.Error("a paused job cannot be resumed from the page")
+	}
+	// The poison row's error, its hostile title as text.
+	if got := jsEval[string](b, `document.querySelector('#job-errors .product-title').textContent`); got != xssTitle {
+		t.Errorf("the poison row's title shows as %q", got)
+	}
+	if got := jsEval[string](b, `document.querySelector('#job-errors .error').textContent`); !strings.Contains(got, "price.amount") {
+		t.Errorf("the poison row's error %q does not name price.amount", got)
+	}
+	if n := jsEval[int](b, `document.querySelectorAll('img[src="x"], #job-errors td *:not(span)').length`); n != 0 {
+		t.Errorf("the poison row made %d elements", n)
+	}
+
+	// Resume with the budget lifted; the page polls the job to its end.
+	b.clear("#resume-max-tokens")
+	b.do("resume", chromedp.SendKeys(chromedp.CSS(`#resume-max-tokens`), "0"), chromedp.Click(chromedp.CSS(`#job-resume`)))
+	b.waitForWithin("completed", `document.querySelector('#job-state').dataset.state === 'completed'`, 3*time.Minute)
+	if got := jsEval[string](b, `document.querySelector('#job-msg').textContent`); got != "已重新排队: 5" {
+		t.Errorf("resume said %q", got)
+	}
+	if got := jsEval[[]string](b, `[document.querySelector('#job-progress').value, document.querySelector('#job-progress').max,
+		document.querySelector('#progress-text').textContent, document.querySelector('#count-done').textContent].map(String)`); fmt.Sprint(got) != "[6 6 6 / 6 · 100.0% 6]" {
+		t.Errorf("finished job: progress value, max, text, done = %q", got)
+	}
+	if got := jsEval[string](b, `document.querySelector('#job-tokens').textContent`); got == "0 / 0" {
+		t.Error("the job's tokens stayed 0 / 0")
+	}
+	if got := jsEval[string](b, `document.querySelector('#job-max-tokens').textContent`); got != "—" {
+		t.Errorf("the lifted token budget shows as %q", got)
+	}
+	if jsEval[bool](b, `document.querySelector('#resume-budget').offsetParent !== null || !document.querySelector('#job-cancel').disabled`) {
+		t.Error("a completed job still offers resume or cancel")
+	}
+	if st := jsEval[int](b, `fetch(document.querySelector('#download-xlsx').href).then(r => r.status)`); st != 200 {
+		t.Errorf("download xlsx: %d", st)
+	}
+	b.checkClean("job view")
+	b.screenshot("job")
+
+	// Its listings: the queue filtered by the job, the same six the API gives.
+	var listings struct {
+		Items []uiListing `json:"items"`
+	}
+	s.do("GET", "/v1/listings?job_id="+job.ID, nil, &listings)
+	b.do("review the job's listings", chromedp.Click(chromedp.CSS(`#review-listings`)))
+	b.waitFor("queue of the job", fmt.Sprintf(`location.search === '?job=%s' && document.body.dataset.ready === '1'`, job.ID))
+	rows := jsEval[[]string](b, `[...document.querySelectorAll('#queue tbody tr')].map(r => r.dataset.id)`)
+	var want []string
+	for _, l := range listings.Items {
+		want = append(want, l.ID)
+	}
+	if len(want) != 6 || fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("the job's queue shows %v, want its 6 listings %v", rows, want)
+	}
+	if got := jsEval[string](b, `document.querySelector('#filter-job').value`); got != job.ID {
+		t.Errorf("the job filter shows %q", got)
+	}
+	if !strings.Contains(jsEval[string](b, `document.querySelector('#job-filter').textContent`), "只显示批量任务的商品") {
+		t.Error("the queue does not say it shows one job's listings")
+	}
+	b.screenshot("job-queue")
+	b.checkClean("job queue")
 }

@@ -120,6 +120,7 @@ func TestJobsAPIFromXLSXToXLSX(t *testing.T) {
 	if r.StatusCode != http.StatusAccepted || dry.State != "estimated" || dry.Counts["invalid"] != 1 || dry.Counts["skipped"] != 1 {
 		t.Errorf("dry run: %d %+v", r.StatusCode, dry)
 	}
+	checkJobListingAndItems(t, s, job, dry)
 	var p problem
 	r = s.do("POST", "/v1/jobs", map[string]any{"shop_ids": []string{"nope"}, "items": []map[string]any{{"title": "x"}}}, &p)
 	if r.StatusCode != 422 || len(p.Errors) != 1 || p.Errors[0].Field != "shop_ids[0]" {
@@ -164,6 +165,84 @@ func TestJobsAPIFromXLSXToXLSX(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 && resp.StatusCode != 422 {
 		t.Errorf("results?format=pdf: %d", resp.StatusCode)
+	}
+}
+
+type itemReply struct {
+	Row       int    `json:"row"`
+	State     string `json:"state"`
+	Error     string `json:"error"`
+	ListingID string `json:"listing_id"`
+	Product   struct {
+		ID string `json:"id"`
+	} `json:"product"`
+}
+
+// checkJobListingAndItems: the jobs list, a job's items paged and by
+// state, and the listings of one job (job has 19 done items and one
+// invalid row; dry, newer, ran nothing).
+func checkJobListingAndItems(t *testing.T, s *server, job, dry jobReply) {
+	t.Helper()
+	var jobs struct {
+		Items      []jobReply `json:"items"`
+		NextCursor string     `json:"next_cursor"`
+	}
+	if r := s.do("GET", "/v1/jobs", nil, &jobs); r.StatusCode != 200 || len(jobs.Items) != 2 || jobs.Items[0].ID != dry.ID ||
+		jobs.Items[1].ID != job.ID || jobs.Items[1].Counts["done"] != 19 {
+		t.Errorf("GET /v1/jobs: %d %+v", r.StatusCode, jobs)
+	}
+	type itemPage struct {
+		Items      []itemReply `json:"items"`
+		NextCursor string      `json:"next_cursor"`
+	}
+	var errs itemPage
+	if r := s.do("GET", "/v1/jobs/"+job.ID+"/items?state=failed,invalid", nil, &errs); r.StatusCode != 200 || len(errs.Items) != 1 ||
+		errs.Items[0].State != "invalid" || !strings.Contains(errs.Items[0].Error, "标题") || errs.Items[0].Product.ID != "1688-3" {
+		t.Errorf("the job's errors: %d %+v", r.StatusCode, errs)
+	}
+	listed := map[string]bool{}
+	rows, cursor := 0, ""
+	for pages := 0; pages < 10; pages++ {
+		var page itemPage
+		if r := s.do("GET", "/v1/jobs/"+job.ID+"/items?limit=7&cursor="+cursor, nil, &page); r.StatusCode != 200 || len(page.Items) > 7 {
+			t.Fatalf("items page %d: %d, %d items", pages, r.StatusCode, len(page.Items))
+		}
+		for _, it := range page.Items {
+			if it.Row <= rows {
+				t.Errorf("row %d after row %d", it.Row, rows)
+			}
+			rows = it.Row
+			if it.ListingID != "" {
+				listed[it.ListingID] = true
+			}
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(listed) != 19 {
+		t.Errorf("paging the items found %d listings, want 19", len(listed))
+	}
+	var p problem
+	if r := s.do("GET", "/v1/jobs/"+job.ID+"/items?state=broken", nil, &p); r.StatusCode != 422 && r.StatusCode != 400 {
+		t.Errorf("unknown item state: %d %+v", r.StatusCode, p)
+	}
+	var listings struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	s.do("GET", "/v1/listings?limit=200&job_id="+job.ID, nil, &listings)
+	for _, l := range listings.Items {
+		if !listed[l.ID] {
+			t.Errorf("listing %s is not one of the job's", l.ID)
+		}
+	}
+	if len(listings.Items) != 19 {
+		t.Errorf("GET /v1/listings?job_id=: %d listings, want the job's 19", len(listings.Items))
+	}
+	if s.do("GET", "/v1/listings?job_id="+dry.ID, nil, &listings); len(listings.Items) != 0 {
+		t.Errorf("a dry run has %d listings", len(listings.Items))
 	}
 }
 

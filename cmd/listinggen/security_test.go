@@ -161,7 +161,12 @@ func routeCases(t testing.TB) map[string]routeCase {
 		"POST /v1/jobs": {write, func(a tenantData) request {
 			return jsonReq("POST", "/v1/jobs", map[string]any{"items": []any{product}, "shop_ids": []string{a.shopID}})
 		}, []int{422}},
-		"GET /v1/jobs/{id}":         {read, func(a tenantData) request { return request{method: "GET", path: "/v1/jobs/" + a.jobID} }, nil},
+		// B's own jobs: a page without A's.
+		"GET /v1/jobs":      {read, func(a tenantData) request { return request{method: "GET", path: "/v1/jobs"} }, ok},
+		"GET /v1/jobs/{id}": {read, func(a tenantData) request { return request{method: "GET", path: "/v1/jobs/" + a.jobID} }, nil},
+		"GET /v1/jobs/{id}/items": {read, func(a tenantData) request {
+			return request{method: "GET", path: "/v1/jobs/" + a.jobID + "/items?state=skipped"}
+		}, nil},
 		"GET /v1/jobs/{id}/results": {read, func(a tenantData) request { return request{method: "GET", path: "/v1/jobs/" + a.jobID + "/results"} }, nil},
 		"POST /v1/jobs/{id}/cancel": {write, func(a tenantData) request {
 			return request{method: "POST", path: "/v1/jobs/" + a.jobID + "/cancel"}
@@ -291,7 +296,7 @@ func TestEveryRouteIsTenantIsolated(t *testing.T) {
 		if !slices.Contains(want, st) {
 			t.Errorf("%s as tenant B with A's ids: %d %s; want one of %v", route, st, body, want)
 		}
-		for _, secret := range []string{a.shopID, a.listingID, a.imageKey, a.word, a.shopName, keyID(a.admin), keyID(a.victimKey), a.product} {
+		for _, secret := range []string{a.shopID, a.listingID, a.imageKey, a.word, a.shopName, keyID(a.admin), keyID(a.victimKey), a.product, a.jobID} {
 			// An id B sent may be echoed back in the problem; anything
 			// else of A's in the answer is a leak.
 			sent := strings.Contains(r.path, secret) || bytes.Contains(r.body, []byte(secret))

@@ -1,0 +1,3 @@
+// The jobs list is plain links; this only tells tests the page is ready.
+'use strict';
+document.body.dataset.ready = '1';
