@@ -18,7 +18,7 @@ import (
 //
 // Freshness across processes. Every change to a listing's vector, model or
 // shop stamps the row with the writing transaction's id (vec_xid, set by a
-// trigger; migrations/0011_vector_changes.sql). Transaction ids are taken
+// trigger; migrations/0012_vector_changes.sql). Transaction ids are taken
 // in one order and committed in another, so "ids above the last seen"
 // would miss a slow writer. Instead each read also takes its snapshot's
 // xmin: every transaction with a lower id had finished when the snapshot
