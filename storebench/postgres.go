@@ -154,6 +154,11 @@ func (c Config) fillPostgres(ctx context.Context, d *data, r *Report) (*pgBench,
 	r.Inserts = append(r.Inserts, InsertRow{Store: "postgres", How: fmt.Sprintf("CreateListing x %d goroutines (HNSW kept up)", c.Workers),
 		Rows: c.N, Elapsed: took, BaseHow: fmt.Sprintf("INSERT into a table with only a primary key, %d goroutines", c.Workers),
 		BaseRows: c.N, BaseElapsed: time.Since(t0)})
+	var sharedBuffers, version string
+	if err := p.pool.QueryRow(ctx, `SELECT current_setting('shared_buffers'), current_setting('server_version')`).Scan(&sharedBuffers, &version); err != nil {
+		return p, err
+	}
+	r.PostgresInfo = fmt.Sprintf("postgres: %s, shared_buffers=%s (an HNSW index larger than that is read through the kernel on every walk; see the build line for its size)", version, sharedBuffers)
 	// What autovacuum would do some time after a bulk load; the store's
 	// plans do not depend on it (see postgres/similar.go), the count's
 	// index-only scan does a little.

@@ -466,6 +466,10 @@ type Report struct {
 	Notes      []string
 	Targets    []TargetRow
 	SQLiteInfo string
+	// PostgresInfo names the server settings the query times depend on
+	// most: an HNSW walk that does not fit shared_buffers reads pages
+	// through the kernel on every query.
+	PostgresInfo string
 }
 
 // LatencyRow is one store's query figures in one scope.
@@ -667,6 +671,9 @@ func (r *Report) Write(w io.Writer) {
 		c.N, r.Dims, r.Model, r.Shops, c.K, c.Queries, c.Warmup, runtime.GOMAXPROCS(0))
 	fmt.Fprintf(w, "   baseline: exact top-%d scan in Go over the scope's vectors in memory (listinggen.Cosine, 1 goroutine), run on the same query just before the stores\n", c.K)
 	fmt.Fprintf(w, "   recall@%d counted by distance against it (exact ties are hits); half the queries are fresh titles, half an existing listing excluding itself\n", c.K)
+	if r.PostgresInfo != "" {
+		fmt.Fprintf(w, "   %s\n", r.PostgresInfo)
+	}
 	if r.SQLiteInfo != "" {
 		fmt.Fprintf(w, "   %s\n", r.SQLiteInfo)
 	}
