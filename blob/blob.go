@@ -6,6 +6,7 @@
 package blob
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"mime"
@@ -51,6 +52,18 @@ func checkKey(key string) error {
 
 func notFound(key string) error {
 	return listinggen.Errorf(listinggen.ENOTFOUND, "blob %s not found", key)
+}
+
+// admit is what every store does before storing a blob: give up if ctx is
+// done, settle the stored content type (storedType) and name the blob.
+func admit(ctx context.Context, data []byte, contentType string) (key, storedAs string, err error) {
+	if err := ctx.Err(); err != nil {
+		return "", "", err
+	}
+	if storedAs, err = storedType(data, contentType); err != nil {
+		return "", "", err
+	}
+	return Key(data), storedAs, nil
 }
 
 // storedType returns the type a blob is stored with: the caller's, or the

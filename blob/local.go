@@ -72,14 +72,10 @@ const typeSuffix = ".type"
 
 // Put stores data; see Store.
 func (l *Local) Put(ctx context.Context, data []byte, contentType string) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	contentType, err := storedType(data, contentType)
+	key, contentType, err := admit(ctx, data, contentType)
 	if err != nil {
 		return "", err
 	}
-	key := Key(data)
 	p := l.path(key)
 	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(data)) {
 		return key, nil // already stored: content addressing makes Put idempotent

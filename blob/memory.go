@@ -29,14 +29,10 @@ func NewMemory() *Memory {
 
 // Put stores a copy of data; see Store.
 func (m *Memory) Put(ctx context.Context, data []byte, contentType string) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	contentType, err := storedType(data, contentType)
+	key, contentType, err := admit(ctx, data, contentType)
 	if err != nil {
 		return "", err
 	}
-	key := Key(data)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.blobs[key]; !ok {

@@ -268,14 +268,10 @@ func (s *S3) object(key string) string { return s.prefix + key }
 // Put stores data unless an object of its key and size is already there;
 // see Store.
 func (s *S3) Put(ctx context.Context, data []byte, contentType string) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	contentType, err := storedType(data, contentType)
+	key, contentType, err := admit(ctx, data, contentType)
 	if err != nil {
 		return "", err
 	}
-	key := Key(data)
 	info, err := s.stat(ctx, key, "could not store the blob")
 	if err == nil && info.Size == int64(len(data)) {
 		return key, nil // content addressing makes Put idempotent
