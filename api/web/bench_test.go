@@ -8,16 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/sqlite"
 )
 
 // BenchmarkQueue renders review-queue pages over QUEUE_BENCH_N listings
@@ -32,13 +28,7 @@ func BenchmarkQueue(b *testing.B) {
 		n = v
 	}
 	ctx := context.Background()
-	cfg := sqlite.DefaultConfig()
-	cfg.Path = filepath.Join(b.TempDir(), "queue.db")
-	store, err := sqlite.Open(ctx, cfg, time.Now, func() string { return uuid.Must(uuid.NewV7()).String() })
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	store := testStore(b)
 	const tenant = "t"
 	var shops []*listinggen.Shop
 	for _, p := range []listinggen.Platform{listinggen.PlatformDouyin, listinggen.PlatformTaobao} {

@@ -6,16 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/sqlite"
 	"golang.org/x/net/html"
 )
 
@@ -46,13 +43,7 @@ const hostileTitle = `<img src=x onerror=alert(1)>`
 // jobs from jobs (nil: batch jobs off). Errors become their status codes.
 func uiServer(t *testing.T, jobs JobReader) (*httptest.Server, listinggen.Store) {
 	t.Helper()
-	cfg := sqlite.DefaultConfig()
-	cfg.Path = filepath.Join(t.TempDir(), "w.db")
-	store, err := sqlite.Open(context.Background(), cfg, time.Now, func() string { return uuid.Must(uuid.NewV7()).String() })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := testStore(t)
 	ui, err := New(DefaultConfig(), Deps{Store: store, Rules: func(*listinggen.Shop) listinggen.TextRules { return listinggen.TextRules{TitleMaxUnits: 60} },
 		Jobs: jobs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

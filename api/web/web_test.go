@@ -18,6 +18,20 @@ import (
 	"github.com/listinggen/listinggen/sqlite"
 )
 
+// testStore opens a SQLite store in a temporary directory, closed when the
+// test ends.
+func testStore(tb testing.TB) *sqlite.Store {
+	tb.Helper()
+	cfg := sqlite.DefaultConfig()
+	cfg.Path = filepath.Join(tb.TempDir(), "web.db")
+	store, err := sqlite.Open(context.Background(), cfg, time.Now, func() string { return uuid.Must(uuid.NewV7()).String() })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	return store
+}
+
 func TestSealerRoundTripTamperAndExpiry(t *testing.T) {
 	t.Parallel()
 	key := make([]byte, 32)
@@ -142,14 +156,7 @@ func (f fakeKeys) VerifyKey(_ context.Context, token string) error {
 // later requests.
 func TestSignInMakesASessionThatCarriesTheKey(t *testing.T) {
 	t.Parallel()
-	cfg := sqlite.DefaultConfig()
-	cfg.Path = filepath.Join(t.TempDir(), "w.db")
-	store, err := sqlite.Open(context.Background(), cfg, time.Now, func() string { return uuid.NewString() })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	ui, err := New(DefaultConfig(), Deps{Store: store, Rules: func(*listinggen.Shop) listinggen.TextRules { return listinggen.TextRules{} },
+	ui, err := New(DefaultConfig(), Deps{Store: testStore(t), Rules: func(*listinggen.Shop) listinggen.TextRules { return listinggen.TextRules{} },
 		Keys: fakeKeys{good: "lgk_good"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
