@@ -43,24 +43,26 @@ type clusterer interface {
 
 // planClusters reads the catalogue ahead to choose the method. It returns
 // the clusterer and a reader that yields every row again from the start.
-func planClusters(r catalog.Reader) (clusterer, catalog.Reader, error) {
-	var rows []catalog.Row
-	for len(rows) <= clusterMaxRows {
+// A read error stops the read-ahead; the replay returns it in its place, so
+// the caller reports the unreadable file where it would have anyway.
+func planClusters(r catalog.Reader) (clusterer, catalog.Reader) {
+	replay := &replayReader{Reader: r}
+	for len(replay.rows) <= clusterMaxRows {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			replay := &replayReader{rows: rows, rest: nil, header: r}
-			if c := evidenceClusters(rows); c != nil {
-				return c, replay, nil
+			replay.err = io.EOF
+			if c := evidenceClusters(replay.rows); c != nil {
+				return c, replay
 			}
-			return exactClusters{}, replay, nil
+			return exactClusters{}, replay
 		}
 		if err != nil {
-			// The caller reports the unreadable file when it gets there.
-			return exactClusters{}, &replayReader{rows: rows, err: err, header: r}, nil
+			replay.err = err
+			return exactClusters{}, replay
 		}
-		rows = append(rows, row)
+		replay.rows = append(replay.rows, row)
 	}
-	return exactClusters{}, &replayReader{rows: rows, rest: r, header: r}, nil
+	return exactClusters{}, replay
 }
 
 // evidenceClusters clusters the valid rows by evidence, or returns nil when
@@ -136,13 +138,13 @@ func clusterKey(p *listinggen.Product) [16]byte {
 	return k
 }
 
-// replayReader yields rows read ahead, then the rest of the catalogue (or
-// the error that stopped the read-ahead).
+// replayReader yields the rows read ahead, then what stopped the
+// read-ahead (io.EOF or an error), or, when it stopped at the row cap, the
+// rest of the catalogue.
 type replayReader struct {
-	rows   []catalog.Row
-	rest   catalog.Reader
-	err    error
-	header catalog.Reader
+	catalog.Reader
+	rows []catalog.Row
+	err  error
 }
 
 func (r *replayReader) Next() (catalog.Row, error) {
@@ -155,11 +157,5 @@ func (r *replayReader) Next() (catalog.Row, error) {
 	if r.err != nil {
 		return catalog.Row{}, r.err
 	}
-	if r.rest == nil {
-		return catalog.Row{}, io.EOF
-	}
-	return r.rest.Next()
+	return r.Reader.Next()
 }
-
-func (r *replayReader) HeaderProblems() []catalog.Problem { return r.header.HeaderProblems() }
-func (r *replayReader) Close() error                      { return r.header.Close() }

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,10 +28,7 @@ func TestOnePerClusterOnTheSampleCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, replay, err := planClusters(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, replay := planClusters(r)
 	if _, ok := c.(evidence); !ok {
 		t.Fatalf("300 rows clustered by %T, want evidence", c)
 	}
@@ -110,10 +108,7 @@ func (r *countingReader) Close() error                      { return nil }
 func TestCatalogueOverTheRowCapStreams(t *testing.T) {
 	t.Parallel()
 	n := clusterMaxRows + 5
-	c, replay, err := planClusters(&countingReader{n: n})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, replay := planClusters(&countingReader{n: n})
 	if _, ok := c.(exactClusters); !ok {
 		t.Fatalf("%d rows clustered by %T", n, c)
 	}
@@ -125,5 +120,33 @@ func TestCatalogueOverTheRowCapStreams(t *testing.T) {
 	}
 	if _, err := replay.Next(); err != io.EOF {
 		t.Fatalf("after the last row: %v", err)
+	}
+}
+
+// brokenReader yields n rows, then a read error.
+type brokenReader struct{ countingReader }
+
+func (r *brokenReader) Next() (catalog.Row, error) {
+	if r.next == r.n {
+		return catalog.Row{}, errors.New("unexpected end of the zip archive")
+	}
+	return r.countingReader.Next()
+}
+
+// A file that cannot be read to the end is replayed up to the break and
+// then reports the error, as it would have without the read-ahead.
+func TestUnreadableCatalogueIsReplayedUpToTheError(t *testing.T) {
+	t.Parallel()
+	c, replay := planClusters(&brokenReader{countingReader{n: 3}})
+	if _, ok := c.(exactClusters); !ok {
+		t.Fatalf("clustered by %T", c)
+	}
+	for i := range 3 {
+		if row, err := replay.Next(); err != nil || row.Number != i+2 {
+			t.Fatalf("row %d: %d, %v", i, row.Number, err)
+		}
+	}
+	if _, err := replay.Next(); err == nil || err == io.EOF {
+		t.Fatalf("after the rows: %v, want the read error", err)
 	}
 }

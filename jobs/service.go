@@ -105,9 +105,7 @@ func (s *Service) Submit(ctx context.Context, tenant string, opts listinggen.Job
 	var clusters clusterer
 	job.Options.ClusterMethod = "" // the service's to say
 	if opts.OnePerCluster {
-		if clusters, r, err = planClusters(r); err != nil {
-			return nil, err
-		}
+		clusters, r = planClusters(r)
 		job.Options.ClusterMethod = ClusterByExactTitle
 		if _, ok := clusters.(evidence); ok {
 			job.Options.ClusterMethod = ClusterByEvidence
