@@ -45,12 +45,9 @@ func (src vectorSource) Load(ctx context.Context, key vectorcache.Key, l *vector
 	var xmin int64
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err := src.s.inTx(ctx, opts, func(tx pgx.Tx) error {
-		var rows int64
-		if err := tx.QueryRow(ctx, `SELECT `+snapshotXmin+`, count(*) FROM listings
-			WHERE tenant_id = $1 AND embedding_model = $2 AND embedding IS NOT NULL`, key.Tenant, key.Model).Scan(&xmin, &rows); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT `+snapshotXmin).Scan(&xmin); err != nil {
 			return err
 		}
-		l.Hint(rows)
 		res, err := tx.Query(ctx, `SELECT id, shop_id, embedding FROM listings
 			WHERE tenant_id = $1 AND embedding_model = $2 AND embedding IS NOT NULL`, key.Tenant, key.Model)
 		if err != nil {

@@ -52,11 +52,10 @@ func (src vectorSource) Load(ctx context.Context, key vectorcache.Key, l *vector
 		return 0, translate(err)
 	}
 	defer tx.Rollback()
-	var seq, rows int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(change_seq), 0), count(*) FROM listings WHERE tenant_id = ?`, key.Tenant).Scan(&seq, &rows); err != nil {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(change_seq), 0) FROM listings WHERE tenant_id = ?`, key.Tenant).Scan(&seq); err != nil {
 		return 0, translate(err)
 	}
-	l.Hint(rows)
 	res, err := tx.QueryContext(ctx, `SELECT id, shop_id, embedding FROM listings
 		WHERE tenant_id = ? AND embedding_model = ? AND embedding IS NOT NULL`, key.Tenant, key.Model)
 	if err != nil {
