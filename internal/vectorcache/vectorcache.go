@@ -385,6 +385,7 @@ func (v *set) remove(id string) {
 	delete(v.rowOf, id)
 	v.idBytes -= int64(len(id))
 }
+
 // update brings v up to date with every change committed before it was
 // called, loading it on first use. It reports false when the set is too
 // large to cache, and the query must go through SQL.
