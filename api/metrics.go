@@ -102,6 +102,15 @@ func (m *Metrics) RegisterQueue(depth func() float64, oldestAgeSeconds func() fl
 	)
 }
 
+// RegisterVectorCache exports the store's in-process vector cache: the
+// bytes it holds and its cap, read at each scrape.
+func (m *Metrics) RegisterVectorCache(used, capBytes func() float64) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "listinggen_vector_cache_bytes", Help: "Bytes of listing vectors held in memory for similarity search."}, used),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "listinggen_vector_cache_max_bytes", Help: "The vector cache's cap (VECTOR_CACHE_MB)."}, capBytes),
+	)
+}
+
 // middleware times every request by route template and final status (an
 // error's status is the one the problem response will carry).
 func (m *Metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {

@@ -20,7 +20,11 @@ func TestMetricsHooks(t *testing.T) {
 	m.StepDone("save", time.Millisecond, errors.New("db down"))
 	m.ImageError("forbidden")
 	m.RegisterModel("chat", func() ModelStats { return ModelStats{Calls: 3, Status429: 1, PromptTokens: 100} })
+	m.RegisterVectorCache(func() float64 { return 1 << 20 }, func() float64 { return 512 << 20 })
 	want := `
+# HELP listinggen_vector_cache_bytes Bytes of listing vectors held in memory for similarity search.
+# TYPE listinggen_vector_cache_bytes gauge
+listinggen_vector_cache_bytes 1.048576e+06
 # HELP listinggen_queue_depth Job items waiting to run.
 # TYPE listinggen_queue_depth gauge
 listinggen_queue_depth 7
@@ -35,7 +39,8 @@ listinggen_image_errors_total{code="forbidden"} 1
 listinggen_model_429_total{client="chat"} 1
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
-		"listinggen_queue_depth", "listinggen_queue_oldest_age_seconds", "listinggen_image_errors_total", "listinggen_model_429_total"); err != nil {
+		"listinggen_queue_depth", "listinggen_queue_oldest_age_seconds", "listinggen_image_errors_total", "listinggen_model_429_total",
+		"listinggen_vector_cache_bytes"); err != nil {
 		t.Error(err)
 	}
 	if n := testutil.CollectAndCount(m.steps); n != 2 {

@@ -149,3 +149,8 @@ func (s *Store) groupShops(ctx context.Context, tenantID, group string) ([]strin
 	}
 	return ids, nil
 }
+
+// VectorCacheStats reports the vector cache's size (zero when it is off),
+// for the metrics and the batch command's summary: it is most of what a
+// worker's memory grows by as a tenant's catalogue grows.
+func (s *Store) VectorCacheStats() vectorcache.Stats { return s.vectors.Stats() }

@@ -147,6 +147,7 @@ func batch(ctx context.Context, args []string, getenv func(string) string, stder
 	if job.State == listinggen.JobEstimated {
 		fmt.Fprintf(stderr, "dry run: estimated %d tokens, $%.4f\n", job.EstimatedTokens, job.EstimatedCostUSD)
 	}
+	fmt.Fprintln(stderr, memorySummary(store))
 	return nil
 }
 

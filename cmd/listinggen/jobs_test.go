@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +266,11 @@ func TestBatchCLIFromXLSXToXLSXResumes(t *testing.T) {
 	// 29 good rows × 2 shops + 1 invalid row, and the header.
 	if len(rows) != 60 || !strings.Contains(stderr.String(), "58 done") || !strings.Contains(stderr.String(), "items/s") {
 		t.Fatalf("%d rows\n%s", len(rows), stderr.String())
+	}
+	// Its last line says how much memory it took and the vector cache's
+	// share (the bench reads it).
+	if !regexp.MustCompile(`memory: peak RSS [1-9][0-9]* MiB, vector cache [0-9]+ MiB of 512 MiB\n$`).MatchString(stderr.String()) {
+		t.Errorf("no memory line at the end:\n%s", stderr.String())
 	}
 	// The same command again resumes the finished job: nothing reruns.
 	var again syncBuffer

@@ -302,6 +302,8 @@ func TestMetrics(t *testing.T) {
 		`go_goroutines`,
 		"listinggen_queue_depth 3",
 		"listinggen_queue_oldest_age_seconds ",
+		"listinggen_vector_cache_bytes ",
+		"listinggen_vector_cache_max_bytes 5.36870912e+08",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -180,6 +180,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if js, ok := store.(listinggen.JobStore); ok {
 		registerQueueGauges(metrics, js, logger)
 	}
+	registerVectorCacheGauges(metrics, store)
 	svc, err := buildPipeline(store, *common.dataDir, getenv, logger, metrics)
 	if err != nil {
 		return err

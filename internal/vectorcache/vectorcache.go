@@ -166,8 +166,12 @@ type Stats struct {
 	Sets           int
 }
 
-// Stats returns the cache's current size.
+// Stats returns the cache's current size; a nil cache (the store's cache
+// is off) is empty.
 func (c *Cache) Stats() Stats {
+	if c == nil {
+		return Stats{}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return Stats{Used: c.used, MaxBytes: c.maxBytes, Sets: len(c.sets)}
