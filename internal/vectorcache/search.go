@@ -124,6 +124,7 @@ func (v *set) scan(ctx context.Context, q []float64, qSq float64, k int, spans [
 				siftDown(top, 0, worse)
 			}
 		}
+		runtime.KeepAlive(c) // its vectors may be a mapping it owns
 	}
 	return top, nil
 }

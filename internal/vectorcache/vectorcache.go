@@ -264,7 +264,9 @@ type set struct {
 type shard struct{ chunks []*chunk }
 
 // chunk holds up to cap(ids) rows of one shop, column by column; row i's
-// vector is vecs[i*dims : (i+1)*dims].
+// vector is vecs[i*dims : (i+1)*dims]. vecs may be outside the Go heap
+// (newVectors): it is valid while the chunk is reachable, so code that
+// reads it keeps the chunk alive until it is done.
 type chunk struct {
 	ids    []string
 	normSq []float64 // squared Euclidean norm of each vector
@@ -340,7 +342,9 @@ func (v *set) put(id, shop string, vec []float32) {
 		if len(s.chunks) > 0 {
 			rows = min(maxChunkRows, 2*cap(s.last().ids))
 		}
-		s.chunks = append(s.chunks, &chunk{ids: make([]string, 0, rows), normSq: make([]float64, 0, rows), vecs: make([]float32, 0, rows*n)})
+		c := &chunk{ids: make([]string, 0, rows), normSq: make([]float64, 0, rows)}
+		c.vecs = newVectors(c, rows*n)
+		s.chunks = append(s.chunks, c)
 		v.capRows += int64(rows)
 		v.chunks++
 	}
