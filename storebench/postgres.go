@@ -98,6 +98,7 @@ func (c Config) fillPostgres(ctx context.Context, d *data, r *Report) (*pgBench,
 	dbURL := u.String()
 	c.logf("postgres: database %s", name)
 
+	cacheBytes := d.cacheBytes(postgres.DefaultConfig().VectorCacheBytes)
 	for i, v := range c.Postgres {
 		cfg := postgres.DefaultConfig()
 		cfg.URL = dbURL
@@ -105,6 +106,7 @@ func (c Config) fillPostgres(ctx context.Context, d *data, r *Report) (*pgBench,
 		if i == 0 {
 			cfg.MaxConns = int32(c.Workers + 2)
 		}
+		cfg.VectorCacheBytes = cacheBytes // a variant without a cache sets 0
 		v.Tune(&cfg)
 		s, err := postgres.Open(ctx, cfg, time.Now, newID)
 		if err != nil {
@@ -158,7 +160,8 @@ func (c Config) fillPostgres(ctx context.Context, d *data, r *Report) (*pgBench,
 	if err := p.pool.QueryRow(ctx, `SELECT current_setting('shared_buffers'), current_setting('server_version')`).Scan(&sharedBuffers, &version); err != nil {
 		return p, err
 	}
-	r.PostgresInfo = fmt.Sprintf("postgres: %s, shared_buffers=%s (an HNSW index larger than that is read through the kernel on every walk; see the build line for its size)", version, sharedBuffers)
+	r.PostgresInfo = fmt.Sprintf("postgres: %s, shared_buffers=%s (an HNSW index larger than that is read through the kernel on every walk; see the build line for its size); "+
+		"VectorCacheBytes=%d MiB in the variants with a cache (default %d MiB)", version, sharedBuffers, cacheBytes>>20, postgres.DefaultConfig().VectorCacheBytes>>20)
 	// What autovacuum would do some time after a bulk load; the store's
 	// plans do not depend on it (see postgres/similar.go), the count's
 	// index-only scan does a little.
