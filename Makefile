@@ -32,7 +32,7 @@ bench: ## benchmarks, each reported as a ratio to a baseline measured in the sam
 	./scripts/bench.sh
 
 .PHONY: bench-large
-bench-large: ## make bench with the dedup benchmark at 1M listings (an hour or more; not in CI)
+bench-large: ## make bench with the dedup benchmark at 1M listings (that part about 30-40 min on 2 cores; not in CI)
 	DEDUP_BENCH_N=1000000 ./scripts/bench.sh
 
 .PHONY: loadtest

@@ -62,8 +62,10 @@ awk '/^verified p99/ { print "dedup check: verified p99 is " $3 " the unverified
 # Store interface, over DEDUP_BENCH_N listings (default 100000; make
 # bench-large: 1000000) whose vectors embed realistic titles. storebench
 # prints its own table: p50/p99 latency against an exact Go scan of the same
-# vectors, recall@10 against it, insert throughput against a plain-table
-# INSERT, HNSW build against a btree REINDEX, all measured in this run.
+# vectors, recall@10 against it, insert throughput (PostgreSQL: the first
+# 100k listings; the rest are bulk loaded, as a note says) against a
+# plain-table INSERT, HNSW build against a btree REINDEX, all measured in
+# this run.
 # PostgreSQL + pgvector are started and installed as in scripts/test.sh, and
 # the benchmark creates (and drops) its own database on that server; without
 # them only SQLite is measured (under CI=true that fails instead).

@@ -24,14 +24,13 @@ type bulkCreator interface {
 	CreateListings(ctx context.Context, ls []*listinggen.Listing) ([]bool, error)
 }
 
-// sqliteCacheBytes is the vector cache the run gives SQLite: the default,
-// or enough for N vectors of d dimensions if that is more (bench-large).
+// sqliteCacheBytes is the vector cache the run gives SQLite: the
+// configured size, else d.cacheBytes of the store's default.
 func (c Config) sqliteCacheBytes(d *data) int64 {
 	if c.SQLiteCacheBytes > 0 {
 		return c.SQLiteCacheBytes
 	}
-	need := int64(c.N) * int64(4*d.dims+200) * 5 / 4
-	return max(sqlite.DefaultConfig().VectorCacheBytes, need)
+	return d.cacheBytes(sqlite.DefaultConfig().VectorCacheBytes)
 }
 
 // fillSQLite opens a SQLite store in c.Dir, loads the listings and the

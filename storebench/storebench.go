@@ -14,9 +14,11 @@
 //     (minus 1e-6, as storetest.Recall) is a hit, so exact ties are hits;
 //   - insert throughput against the same rows inserted into a plain table
 //     (id, JSON body, vector; primary key only) on the same engine, with the
-//     same transactions and concurrency;
+//     same transactions and concurrency; on PostgreSQL over the first
+//     PostgresRowSample listings, the rest being bulk loaded (see bulkLoad);
 //   - PostgreSQL's HNSW build time (REINDEX of the model's index over the N
-//     rows) against a REINDEX of a btree index of the same table.
+//     rows, or after a bulk load its creation) against a REINDEX of a btree
+//     index of the same table.
 //
 // scripts/bench.sh runs it (make bench at 100k listings, make bench-large
 // at 1M) through TestDedupBench.
@@ -64,6 +66,13 @@ type Config struct {
 	// Workers is the number of concurrent CreateListing calls on
 	// PostgreSQL (and its baseline).
 	Workers int
+	// PostgresRowSample is how many listings go into PostgreSQL through
+	// CreateListing with the model's HNSW index kept up, timed against the
+	// plain-table baseline; the rest are loaded with the index dropped and
+	// rebuilt afterwards (see bulkLoad), because at 386 rows/s 1M listings
+	// would take most of an hour. At least 1: the first listing records
+	// the model and creates its index.
+	PostgresRowSample int
 	// SQLiteRowSample is how many listings go into SQLite one
 	// CreateListing (one transaction, one fsync) at a time, to time that;
 	// the rest go in batches of SQLiteBatch through CreateListings when the
@@ -82,9 +91,10 @@ type Config struct {
 	// the end); empty skips PostgreSQL. Only loopback hosts are accepted.
 	PostgresURL string
 	// BuildMemory lists the maintenance_work_mem settings to time the HNSW
-	// REINDEX with; nil means DefaultBuildMemory. pgvector builds much
-	// faster when the graph fits (at 100k x 256: 130 MB, over the 64 MB
-	// PostgreSQL ships with).
+	// REINDEX with ("server": the server's setting); empty means
+	// DefaultBuildMemory. pgvector builds much faster when the graph fits
+	// (at 100k x 256: 130 MB, over the 64 MB PostgreSQL ships with). The
+	// first is also what the bulk load rebuilds the index with.
 	BuildMemory []string
 	// KeepDatabase leaves the PostgreSQL database in place (its name is
 	// logged), to look at plans afterwards; drop it by hand.
@@ -101,6 +111,9 @@ type Config struct {
 // Variant is a PostgreSQL store configuration to measure.
 type Variant struct {
 	Name string
+	// Tune changes postgres.DefaultConfig, whose VectorCacheBytes the run
+	// has raised to hold all N vectors if the default would not (see
+	// data.cacheBytes); a variant without a cache sets it to 0.
 	Tune func(*postgres.Config)
 }
 
@@ -128,7 +141,7 @@ func DefaultBuildMemory() []string { return []string{"2GB"} }
 func DefaultConfig() Config {
 	return Config{
 		N: 100_000, ShopRows: 10_000, OtherShopRows: 1_000, Queries: 500, Warmup: 20, K: 10, Seed: 20240601,
-		Workers: 4, SQLiteRowSample: 1_000, SQLiteBatch: 1_000, SQLiteSQLScanQueries: 20,
+		Workers: 4, PostgresRowSample: 100_000, SQLiteRowSample: 1_000, SQLiteBatch: 1_000, SQLiteSQLScanQueries: 20,
 	}
 }
 
@@ -143,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 || c.SQLiteRowSample < 0 || c.SQLiteSQLScanQueries < 0 || c.SQLiteBatch < 1 || c.SQLiteBatch > sqlite.MaxCreateBatch || c.SQLiteCacheBytes < 0 {
 		errs = append(errs, errors.New("storebench: Workers and SQLiteBatch must be positive (batch at most sqlite.MaxCreateBatch), SQLiteRowSample and SQLiteCacheBytes not negative"))
+	}
+	if c.PostgresRowSample < 1 {
+		errs = append(errs, errors.New("storebench: PostgresRowSample must be at least 1"))
 	}
 	if c.Dir == "" && !c.SkipSQLite {
 		errs = append(errs, errors.New("storebench: Dir is required for SQLite"))
@@ -309,6 +325,16 @@ func (d *data) exact(qq *query, k int) (kth float64, count int) {
 	return top[0], count
 }
 
+// cacheBytes is the vector cache a store whose default is def gets in this
+// run: def, or enough for all N vectors if that is more. At bench-large's
+// 1M x 256 the set is about 1.1 GB, over the 512 MiB default, and a store
+// left at the default would answer shop queries in SQL instead, so the
+// figures would not be its cache's.
+func (d *data) cacheBytes(def int64) int64 {
+	need := int64(len(d.vecs)) * int64(4*d.dims+200) * 5 / 4
+	return max(def, need)
+}
+
 // listing builds item i's listing, much as the pipeline stores it.
 func (d *data) listing(i int) *listinggen.Listing {
 	title := d.titles[i]
@@ -354,6 +380,15 @@ func (d *data) insertEach(ctx context.Context, s listinggen.Store, lo, hi, worke
 		}
 		return err
 	})
+}
+
+// progress returns insertEach's progress callback for a load that began at
+// t0: a log line with the count and the rate so far.
+func (c Config) progress(what string, t0 time.Time) func(int) {
+	return func(n int) {
+		el := time.Since(t0)
+		c.logf("%s: %d listings in %v (%.0f/s)", what, n, el.Round(time.Second), float64(n)/el.Seconds())
+	}
 }
 
 // runWorkers calls fn(i) for i in [lo, hi) from workers goroutines and
@@ -522,7 +557,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if c.Postgres == nil {
 		c.Postgres = DefaultVariants()
 	}
-	if c.BuildMemory == nil {
+	if len(c.BuildMemory) == 0 {
 		c.BuildMemory = DefaultBuildMemory()
 	}
 	began := time.Now()
