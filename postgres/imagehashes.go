@@ -89,8 +89,8 @@ func (s *Store) SimilarImages(ctx context.Context, tenantID string, q listinggen
 	err := s.inTx(ctx, opts, func(tx pgx.Tx) error {
 		var n int
 		a := append(append([]any{}, args...), s.cfg.ExactScanMaxRows+1)
-		if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT set_config('jit', 'off', true), count(*) FROM (SELECT 1 FROM listing_image_hashes h WHERE %s LIMIT $%d) s`,
-			where, len(a)), a...).Scan(new(string), &n); err != nil {
+		if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM listing_image_hashes h WHERE %s LIMIT $%d) s`,
+			where, len(a)), a...).Scan(&n); err != nil {
 			return err
 		}
 		if n <= s.cfg.ExactScanMaxRows {

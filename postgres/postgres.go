@@ -135,6 +135,7 @@ type Store struct {
 	models map[string]embeddingModel
 
 	searches searchCounts
+	large    largeScopes
 	// vectors is nil when Config.VectorCacheBytes is 0.
 	vectors *vectorcache.Cache
 }
@@ -152,6 +153,11 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, newID func() st
 		return nil, errors.New("postgres: URL is not a valid connection string")
 	}
 	pcfg.MaxConns = cfg.MaxConns
+	// JIT off for the session, in the startup message (no round trip): the
+	// store's queries take milliseconds, and the cost estimate of a large
+	// scope (or of the disabled sort of an HNSW query, similar.go) is
+	// enough to trigger 100-250 ms of compilation.
+	pcfg.ConnConfig.RuntimeParams["jit"] = "off"
 	// Register pgvector's codecs on every pooled connection. This needs the
 	// vector type to exist, which is why migrations (which create the
 	// extension) run on their own connection before the pool is used.

@@ -8,7 +8,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -190,6 +192,17 @@ func (s *Store) ensureModel(ctx context.Context, name string, dims int) (embeddi
 // index takes a few milliseconds at recall 1.0. A larger scope uses the
 // model's HNSW index with an iterative scan, and falls back to the exact
 // scan if that still returns fewer than min(K, rows in scope).
+//
+// Telling the two apart takes a count, and the count a transaction around
+// it and the query: four round trips, where the HNSW walk needs one. So a
+// scope counted larger than ExactScanMaxRows is remembered as such for
+// largeScopeTTL (largeScopes), and its queries send the settings and the
+// HNSW query in one batch, without a count; only a scope that shrank in
+// the meantime and still holds K rows is then walked where a count would
+// have chosen the exact scan. An answer with fewer than K rows (the walk
+// gave up, or the scope shrank) is asked again the long way, minus the
+// walk: the count, then the exact scan, in one snapshot. A model too wide
+// for an index is always scanned exactly, without a count.
 func (s *Store) SimilarListings(ctx context.Context, tenantID string, q listinggen.SimilarQuery) ([]listinggen.SimilarListing, error) {
 	if q.K <= 0 || len(q.Vector) == 0 {
 		return nil, listinggen.Errorf(listinggen.EINVALID, "similarity query needs a vector and K > 0")
@@ -212,6 +225,23 @@ func (s *Store) SimilarListings(ctx context.Context, tenantID string, q listingg
 	if q.ShopID == "" {
 		sc.group = q.Group
 	}
+	if _, _, indexable := m.indexExpr("l.embedding"); !indexable {
+		// No index to walk, so nothing to count for: one statement.
+		s.searches.exact.Add(1)
+		hits, err := sc.exact(ctx, s.pool)
+		return hits, translate(err)
+	}
+	ef := min(max(s.cfg.HNSW.EfSearch, q.K), maxEfSearch)
+	key := sc.key()
+	walked := false
+	if s.large.known(key, s.now()) {
+		s.searches.approximate.Add(1)
+		hits, err := sc.approximate(ctx, s.pool, ef, s.cfg.HNSW.MaxScanTuples)
+		if err != nil || len(hits) >= q.K {
+			return hits, translate(err)
+		}
+		walked = true
+	}
 	var hits []listinggen.SimilarListing
 	// One snapshot for the count and the queries, so that "fewer rows than
 	// the scope holds" compares like with like.
@@ -221,23 +251,30 @@ func (s *Store) SimilarListings(ctx context.Context, tenantID string, q listingg
 		if err != nil {
 			return err
 		}
-		if _, _, indexable := m.indexExpr("l.embedding"); !indexable || n <= s.cfg.ExactScanMaxRows {
+		s.searches.counted.Add(1)
+		if n <= s.cfg.ExactScanMaxRows {
+			s.large.forget(key)
 			s.searches.exact.Add(1)
 			hits, err = sc.exact(ctx, tx)
 			return err
 		}
-		s.searches.approximate.Add(1)
-		ef := min(max(s.cfg.HNSW.EfSearch, q.K), maxEfSearch)
-		if hits, err = sc.approximate(ctx, tx, ef, s.cfg.HNSW.MaxScanTuples); err != nil {
-			return err
+		s.large.remember(key, s.now())
+		if !walked {
+			s.searches.approximate.Add(1)
+			if hits, err = sc.approximate(ctx, tx, ef, s.cfg.HNSW.MaxScanTuples); err != nil {
+				return err
+			}
+			if len(hits) >= min(q.K, n) {
+				return nil
+			}
 		}
-		if len(hits) < min(q.K, n) {
-			// The iterative scan gave up (MaxScanTuples) before K rows
-			// passed the filter. enable_sort=off is still set, which does
-			// not matter: the exact query has no plan without a sort.
-			s.searches.fallback.Add(1)
-			hits, err = sc.exact(ctx, tx)
-		}
+		// The walk came back short: the iterative scan gave up
+		// (MaxScanTuples) before K rows passed the filter, or, for a walk
+		// made before the count, K may be above the scope's size (the exact
+		// scan answers that too). enable_sort=off may still be set, which
+		// does not matter: the exact query has no plan without a sort.
+		s.searches.fallback.Add(1)
+		hits, err = sc.exact(ctx, tx)
 		return err
 	})
 	if err != nil {
@@ -246,11 +283,64 @@ func (s *Store) SimilarListings(ctx context.Context, tenantID string, q listingg
 	return hits, nil
 }
 
+// largeScopeTTL is how long a scope counted larger than ExactScanMaxRows is
+// taken to still be. Listings are rarely deleted, and a scope that shrank
+// in the meantime is still answered correctly, by HNSW or, when that comes
+// back short, exactly; the TTL bounds how long it may be answered by HNSW
+// where a fresh count would have chosen the exact scan.
+const largeScopeTTL = time.Minute
+
+// largeScopes remembers which scopes were counted larger than
+// ExactScanMaxRows, and until when. It holds at most one entry per model
+// and tenant, shop or group queried in SQL with more rows than that, so
+// the data bounds it.
+type largeScopes struct {
+	mu    sync.Mutex
+	until map[scopeKey]time.Time
+}
+
+// scopeKey names a scope: the model, the tenant, and a shop or a group or
+// neither (the whole tenant). The excluded row and the vector do not
+// change the scope's size by more than one row.
+type scopeKey struct{ tenant, model, shop, group string }
+
+func (sc scope) key() scopeKey {
+	return scopeKey{tenant: sc.tenantID, model: sc.model.name, shop: sc.shop, group: sc.group}
+}
+
+// known reports whether k was counted large less than largeScopeTTL ago.
+func (ls *largeScopes) known(k scopeKey, now time.Time) bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	until, ok := ls.until[k]
+	if ok && !now.Before(until) {
+		delete(ls.until, k)
+		return false
+	}
+	return ok
+}
+
+func (ls *largeScopes) remember(k scopeKey, now time.Time) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.until == nil {
+		ls.until = map[scopeKey]time.Time{}
+	}
+	ls.until[k] = now.Add(largeScopeTTL)
+}
+
+func (ls *largeScopes) forget(k scopeKey) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	delete(ls.until, k)
+}
+
 // searchCounts counts how similarity queries were answered, for tests
 // and, later, metrics: a rising fallback count means ExactScanMaxRows or
-// MaxScanTuples is too low for the data.
+// MaxScanTuples is too low for the data; counted is the number of scope
+// counts, which largeScopes spares most queries of a large scope.
 type searchCounts struct {
-	cached, exact, approximate, fallback atomic.Int64
+	cached, exact, approximate, fallback, counted atomic.Int64
 }
 
 // scope is one similarity query's search space and target.
@@ -289,25 +379,26 @@ func (sc scope) where() (string, []any) {
 
 // count returns the number of rows in scope, counting no further than
 // limit: the caller only needs to know whether the scope is small, and
-// min(K, rows), which a limit above both answers exactly. It also turns JIT
-// off for the transaction: these queries take milliseconds, and the cost
-// estimate of a large scope (or of the disabled sort in approximate) is
-// enough to trigger 100-250 ms of compilation.
-func (sc scope) count(ctx context.Context, tx pgx.Tx, limit int) (int, error) {
+// min(K, rows), which a limit above both answers exactly.
+func (sc scope) count(ctx context.Context, tx pgx.Tx, limit int) (n int, err error) {
 	w, args := sc.where()
 	args = append(args, limit)
-	b := &pgx.Batch{}
-	b.Queue(`SELECT set_config('jit', 'off', true)`)
-	var n int
-	b.Queue(fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM listings l WHERE %s LIMIT $%d) s`, w, len(args)), args...).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
-	return n, tx.SendBatch(ctx, b).Close()
+	err = tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM listings l WHERE %s LIMIT $%d) s`, w, len(args)), args...).Scan(&n)
+	return n, err
+}
+
+// querier is what a scope's queries run on: a transaction, or the pool,
+// where each statement, or each batch up to its one Sync, runs in an
+// implicit transaction of its own.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // exact returns the scope's K nearest rows by an exact scan.
-func (sc scope) exact(ctx context.Context, tx pgx.Tx) ([]listinggen.SimilarListing, error) {
+func (sc scope) exact(ctx context.Context, db querier) ([]listinggen.SimilarListing, error) {
 	q, args := sc.exactQuery()
-	return collectHits(tx.Query(ctx, q, args...))
+	return collectHits(db.Query(ctx, q, args...))
 }
 
 // exactQuery orders the scope by the distance on the untyped column, an
@@ -320,8 +411,10 @@ func (sc scope) exactQuery() (string, []any) {
 		ORDER BY d, l.id LIMIT $%d`, len(args)-1, w, len(args)), args
 }
 
-// approximate walks the model's HNSW index.
-func (sc scope) approximate(ctx context.Context, tx pgx.Tx, efSearch, maxScanTuples int) ([]listinggen.SimilarListing, error) {
+// approximate walks the model's HNSW index, sending the settings and the
+// query in one batch: one round trip (after the first on a connection,
+// which prepares the statements).
+func (sc scope) approximate(ctx context.Context, db querier, efSearch, maxScanTuples int) ([]listinggen.SimilarListing, error) {
 	set, setArgs := searchSettings(efSearch, maxScanTuples)
 	q, args := sc.approximateQuery()
 	b := &pgx.Batch{}
@@ -331,7 +424,7 @@ func (sc scope) approximate(ctx context.Context, tx pgx.Tx, efSearch, maxScanTup
 		hits, err = collectHits(rows, nil)
 		return err
 	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := db.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	return hits, nil
@@ -340,11 +433,16 @@ func (sc scope) approximate(ctx context.Context, tx pgx.Tx, efSearch, maxScanTup
 // searchSettings are the approximate query's settings. They are SET LOCAL
 // (set_config(..., true)) in the query's own transaction: pooled
 // connections and pgx's cached statements must not carry them to other
-// queries. relaxed_order lets the iterative scan go on past rows the filter
-// drops until K match, up to maxScanTuples. enable_sort=off makes the
-// planner walk the index even when its estimate (stale statistics right
-// after a bulk load, or a selective shop filter) prefers the btree and a
-// sort: the count has already shown that the scope is too large for that.
+// queries. On the pool, that transaction is the implicit one PostgreSQL
+// runs a pipelined batch in up to its Sync, which pgx sends once, after the
+// batch's last query: it ends there, committed or, if a statement failed,
+// rolled back, and the settings with it. relaxed_order lets the iterative
+// scan go on past rows the filter drops until K match, up to
+// maxScanTuples. enable_sort=off makes the planner walk the index even
+// when its estimate (stale statistics right after a bulk load, or a
+// selective shop filter) prefers the btree and a sort: a count has shown
+// that the scope is too large for that, in the same transaction or at most
+// largeScopeTTL ago.
 func searchSettings(efSearch, maxScanTuples int) (string, []any) {
 	return `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),
 		set_config('hnsw.max_scan_tuples', $2, true), set_config('enable_sort', 'off', true)`,
