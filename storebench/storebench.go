@@ -129,6 +129,7 @@ func DefaultVariants() []Variant {
 		{Name: "postgres, no vector cache", Tune: func(c *postgres.Config) { c.VectorCacheBytes = 0 }},
 		{Name: "postgres exact≤20k, no vector cache", Tune: func(c *postgres.Config) { c.ExactScanMaxRows, c.VectorCacheBytes = 20_000, 0 }},
 		{Name: "postgres ef_search=40", Tune: func(c *postgres.Config) { c.HNSW.EfSearch = 40 }},
+		{Name: "postgres ef_search=50", Tune: func(c *postgres.Config) { c.HNSW.EfSearch = 50 }},
 		{Name: "postgres ef_search=400", Tune: func(c *postgres.Config) { c.HNSW.EfSearch = 400 }},
 	}
 }
