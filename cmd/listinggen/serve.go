@@ -36,6 +36,7 @@ type commonConfig struct {
 	logLevel    *string
 	logFormat   *string
 	vectorCache *string
+	efSearch    *string
 }
 
 func bindCommon(f *envFlags) commonConfig {
@@ -45,6 +46,7 @@ func bindCommon(f *envFlags) commonConfig {
 		logLevel:    f.String("log-level", "LOG_LEVEL", "info", "debug, info, warn or error"),
 		logFormat:   f.String("log-format", "LOG_FORMAT", "text", "text or json"),
 		vectorCache: f.String("vector-cache-mb", "VECTOR_CACHE_MB", "512", "MiB of listing vectors each process keeps in memory for exact dedup queries (0: off)"),
+		efSearch:    f.String("hnsw-ef-search", "HNSW_EF_SEARCH", strconv.Itoa(postgres.DefaultConfig().HNSW.EfSearch), "PostgreSQL: HNSW candidate list size for tenant-wide similarity queries, 1-1000 (higher: better recall, slower)"),
 	}
 }
 
@@ -74,10 +76,15 @@ func (c commonConfig) openStore(ctx context.Context, logger *slog.Logger) (listi
 	if err != nil || cacheMB < 0 || cacheMB > 1<<20 {
 		return nil, fmt.Errorf("vector-cache-mb: want a whole number of MiB from 0 to %d, got %q", 1<<20, *c.vectorCache)
 	}
+	efSearch, err := strconv.Atoi(*c.efSearch)
+	if err != nil || efSearch < 1 || efSearch > 1000 {
+		return nil, fmt.Errorf("hnsw-ef-search: want a whole number from 1 to 1000, got %q", *c.efSearch)
+	}
 	if *c.databaseURL != "" {
 		cfg := postgres.DefaultConfig()
 		cfg.URL = *c.databaseURL
 		cfg.VectorCacheBytes = cacheMB << 20
+		cfg.HNSW.EfSearch = efSearch
 		s, err := postgres.Open(ctx, cfg, time.Now, newID)
 		if err != nil {
 			return nil, fmt.Errorf("database-url: %w", err)

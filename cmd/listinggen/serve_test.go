@@ -427,6 +427,11 @@ func TestCommandLine(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "vector-cache-mb") {
 		t.Errorf("negative vector cache: %v", err)
 	}
+	badEf := func(k string) string { return map[string]string{"HNSW_EF_SEARCH": "1001"}[k] }
+	err = run(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, badEf, nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "hnsw-ef-search") {
+		t.Errorf("ef_search above pgvector's 1000: %v", err)
+	}
 	out.Reset()
 	dir := t.TempDir()
 	if err := run(context.Background(), []string{"migrate", "--data-dir", dir}, getenv, nil, &out, &errb); err != nil || !strings.Contains(out.String(), "migrations applied") {
