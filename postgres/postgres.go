@@ -47,11 +47,16 @@ type Config struct {
 	// btree index costs about 5 µs a row (256 dimensions, 2 cores): 1000
 	// rows is 5 ms at recall 1.0, about twice an HNSW query.
 	ExactScanMaxRows int
-	// VectorCacheBytes caps the in-process copy of tenants' vectors that
-	// answers shop and group similarity queries exactly (see vectors.go);
-	// a tenant whose vectors of one model exceed it is searched in SQL.
-	// 0 turns the cache off.
+	// VectorCacheBytes caps the memory of the in-process copy of tenants'
+	// vectors that answers shop and group similarity queries exactly (see
+	// vectors.go; about 390 bytes a 256-dimension vector); a tenant whose
+	// vectors of one model exceed it is searched in SQL. 0 turns the cache
+	// off.
 	VectorCacheBytes int64
+	// VectorCacheDir is where the cache keeps the exact vectors it
+	// re-ranks with, in a file removed as soon as it is created (4 bytes a
+	// dimension per cached row); empty means os.TempDir().
+	VectorCacheDir string
 }
 
 // HNSWConfig holds pgvector's HNSW parameters. M and EfConstruction are
@@ -170,7 +175,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, newID func() st
 	}
 	s := &Store{pool: pool, cfg: cfg, now: now, newID: newID, models: map[string]embeddingModel{}}
 	if cfg.VectorCacheBytes > 0 {
-		s.vectors = vectorcache.New(cfg.VectorCacheBytes)
+		s.vectors = vectorcache.New(cfg.VectorCacheBytes, cfg.VectorCacheDir)
 	}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
@@ -203,7 +208,7 @@ func (s *Store) checkVectorVersion(ctx context.Context) error {
 // Close closes the pool, waiting for acquired connections to be released.
 func (s *Store) Close() error {
 	s.pool.Close()
-	return nil
+	return s.vectors.Close()
 }
 
 // Ping checks that the database answers and has every migration this

@@ -235,7 +235,7 @@ func TestEmbeddingDimensionsArePinnedPerModel(t *testing.T) {
 	if err := s.pool.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE indexname = $1`, index).Scan(&def); err != nil {
 		t.Fatalf("index %q of the model: %v", index, err)
 	}
-	if dims != 256 || !strings.Contains(def, "hnsw") || !strings.Contains(def, "vector(256)") || !strings.Contains(def, embedder.Model()) {
+	if dims != 256 || !strings.Contains(def, "hnsw") || !strings.Contains(def, "halfvec(256)") || !strings.Contains(def, embedder.Model()) {
 		t.Errorf("model recorded with %d dims, index %s", dims, def)
 	}
 }

@@ -104,7 +104,7 @@ func TestVectorCacheSeesOtherProcessesWrites(t *testing.T) {
 func TestVectorCacheCapFallsBackToSQL(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
-	cfg.VectorCacheBytes = 32 << 10 // about 25 vectors of 256 dimensions
+	cfg.VectorCacheBytes = 16 << 10 // about 30 vectors of 256 dimensions
 	s := openStore(t, cfg)
 	sh := mustShop(t, s, "t1", "")
 	titles := storetest.Titles(12, 80)

@@ -2,5 +2,5 @@
 
 package vectorcache
 
-// newVectors returns room for n float32s on the Go heap.
-func newVectors(_ *chunk, n int) []float32 { return make([]float32, 0, n) }
+// newCodes returns room for n codes on the Go heap.
+func newCodes(_ *chunk, n int) []int8 { return make([]int8, 0, n) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/listinggen/listinggen"
@@ -38,12 +39,46 @@ type span struct {
 }
 
 // parallelRows is the scan size from which a query is split across cores:
-// a goroutine costs microseconds, 4096 rows of 256 dimensions about 0.7 ms.
+// a goroutine costs microseconds, 4096 rows of 256 dimensions about 0.5 ms.
 const parallelRows = 4 << 10
 
+// candidate is a row whose codes could not rule it out of the top K.
+type candidate struct {
+	upper float64 // the highest its exact score can be
+	chunk *chunk
+	off   int32
+	shop  int32
+}
+
+// partial is one part of a scan: the K highest lower ends of its rows'
+// intervals (a min-heap, root the lowest kept) and its candidates.
+type partial struct {
+	lowers []float64
+	cands  []candidate
+}
+
+// clampMargin: scores within it of ±1 may clamp to the same value and then
+// rank by id, so a threshold that close to 1 is lowered to keep every row
+// that could tie, and one that close to -1 keeps every row.
+const clampMargin = 1e-6
+
+// cutoff is the threshold that the K-th highest lower end l sets: rows
+// whose upper end is below it cannot be in the top K.
+func cutoff(l float64) float64 {
+	switch {
+	case l > 1-clampMargin:
+		return 1 - clampMargin
+	case l < -1+clampMargin:
+		return math.Inf(-1)
+	}
+	return l
+}
+
 // search returns the best k rows (at most; fewer if the scope is smaller)
-// of the shops in scope, except row exclude. Large scans are split across
-// GOMAXPROCS goroutines, by whole chunks.
+// of the shops in scope, except row exclude, with their exact scores; it
+// may return more than k, which the caller sorts and cuts. Large scans are
+// split across GOMAXPROCS goroutines, by whole chunks. An error other than
+// the context's means the spill file failed.
 func (v *set) search(ctx context.Context, q []float32, k int, scope []int32, exclude rowRef) ([]hit, error) {
 	var spans []span
 	total := 0
@@ -54,8 +89,8 @@ func (v *set) search(ctx context.Context, q []float32, k int, scope []int32, exc
 		}
 	}
 	// Rows of another length than q score 0 (listinggen.Cosine), and so
-	// does every row for a zero query.
-	var qd []float64
+	// does every row for a zero query: the order is the ids'.
+	var qd, unit []float64
 	var qSq float64
 	if len(q) == v.dims {
 		qd = make([]float64, len(q))
@@ -64,44 +99,113 @@ func (v *set) search(ctx context.Context, q []float32, k int, scope []int32, exc
 			qSq += qd[i] * qd[i]
 		}
 	}
-	parts := 1
-	if qSq != 0 {
-		parts = max(1, min(runtime.GOMAXPROCS(0), total/parallelRows))
+	if qSq == 0 {
+		return v.scanZero(ctx, k, spans, exclude)
 	}
-	if parts == 1 {
-		return v.scan(ctx, qd, qSq, k, spans, exclude)
+	norm := math.Sqrt(qSq)
+	unit = make([]float64, len(qd))
+	for i, x := range qd {
+		unit[i] = x / norm
 	}
-	// Part p takes the spans that start in its share of the rows.
-	results := make([][]hit, parts)
+	parts := max(1, min(runtime.GOMAXPROCS(0), total/parallelRows))
+	results := make([]partial, parts)
 	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	lo, seen := 0, 0
-	for p := range parts {
-		hi := lo
-		for hi < len(spans) && seen < total*(p+1)/parts {
-			seen += len(spans[hi].chunk.ids)
-			hi++
+	if parts == 1 {
+		results[0], errs[0] = v.scan(ctx, unit, k, spans, exclude)
+	} else {
+		// Part p takes the spans that start in its share of the rows.
+		var wg sync.WaitGroup
+		lo, seen := 0, 0
+		for p := range parts {
+			hi := lo
+			for hi < len(spans) && seen < total*(p+1)/parts {
+				seen += len(spans[hi].chunk.ids)
+				hi++
+			}
+			part := spans[lo:hi]
+			wg.Go(func() { results[p], errs[p] = v.scan(ctx, unit, k, part, exclude) })
+			lo = hi
 		}
-		part := spans[lo:hi]
-		wg.Go(func() { results[p], errs[p] = v.scan(ctx, qd, qSq, k, part, exclude) })
-		lo = hi
+		wg.Wait()
 	}
-	wg.Wait()
-	var all []hit
+	var lowers []float64
 	for p := range parts {
 		if errs[p] != nil {
 			return nil, errs[p]
 		}
-		all = append(all, results[p]...)
+		lowers = append(lowers, results[p].lowers...)
 	}
-	return all, nil
+	threshold := math.Inf(-1)
+	if len(lowers) >= k {
+		slices.Sort(lowers)
+		threshold = cutoff(lowers[len(lowers)-k])
+	}
+	// Every row of the true top k has an upper end at or above the
+	// threshold: k rows score at least it. Score those exactly.
+	var top []hit
+	vec := make([]float32, v.dims)
+	for p := range parts {
+		for _, cd := range results[p].cands {
+			if cd.upper < threshold {
+				continue
+			}
+			if err := v.spill.read(vec, cd.chunk.file.off+int64(int(cd.off)*v.dims*4)); err != nil {
+				return nil, err
+			}
+			top = append(top, hit{score: exactScore(qd, qSq, vec), shop: cd.shop, id: cd.chunk.ids[cd.off]})
+		}
+		runtime.KeepAlive(results[p].cands) // their chunks own the regions read
+	}
+	return top, nil
 }
 
-// scan keeps the best k rows of spans in a min-heap whose root is the
-// worst kept.
-func (v *set) scan(ctx context.Context, q []float64, qSq float64, k int, spans []span, exclude rowRef) ([]hit, error) {
-	top := make([]hit, 0, k)
+// scan bounds every row's score from its codes (unit is the query over its
+// norm), keeping the K highest lower ends and every row whose upper end
+// reaches the lowest of them.
+func (v *set) scan(ctx context.Context, unit []float64, k int, spans []span, exclude rowRef) (partial, error) {
+	p := partial{lowers: make([]float64, 0, k)}
+	floor := math.Inf(-1) // the K-th highest lower end so far
 	d := v.dims
+	// Candidates ruled out by a floor that rose since are dropped in
+	// passes, once the list outgrows this.
+	prune := 4*k + 256
+	for _, sp := range spans {
+		if err := ctx.Err(); err != nil {
+			return partial{}, err
+		}
+		c := sp.chunk
+		for row := range c.ids {
+			if c == exclude.chunk && int32(row) == exclude.off {
+				continue
+			}
+			approx := c.fac[row] * dotCodes(unit, c.codes[row*d:row*d+d])
+			lo, up := approx-c.slack[row], approx+c.slack[row]
+			if len(p.lowers) < k {
+				p.lowers = append(p.lowers, lo)
+				siftUp(p.lowers, len(p.lowers)-1, lessFloat)
+			} else if lo > p.lowers[0] {
+				p.lowers[0] = lo
+				siftDown(p.lowers, 0, lessFloat)
+			}
+			if len(p.lowers) == k {
+				floor = cutoff(p.lowers[0])
+			}
+			if up >= floor {
+				p.cands = append(p.cands, candidate{upper: up, chunk: c, off: int32(row), shop: sp.shop})
+			}
+		}
+		if len(p.cands) > prune {
+			p.cands = slices.DeleteFunc(p.cands, func(cd candidate) bool { return cd.upper < floor })
+			prune = max(prune, 2*len(p.cands))
+		}
+	}
+	return p, nil
+}
+
+// scanZero answers a query every row scores 0 for: the k rows with the
+// smallest ids.
+func (v *set) scanZero(ctx context.Context, k int, spans []span, exclude rowRef) ([]hit, error) {
+	top := make([]hit, 0, k)
 	for _, sp := range spans {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -111,11 +215,7 @@ func (v *set) scan(ctx context.Context, q []float64, qSq float64, k int, spans [
 			if c == exclude.chunk && int32(row) == exclude.off {
 				continue
 			}
-			var score float64
-			if nb := c.normSq[row]; qSq != 0 && nb != 0 {
-				score = ClampScore(dot(q, c.vecs[row*d:row*d+d]) / math.Sqrt(qSq*nb))
-			}
-			h := hit{score: score, shop: sp.shop, id: id}
+			h := hit{shop: sp.shop, id: id}
 			if len(top) < k {
 				top = append(top, h)
 				siftUp(top, len(top)-1, worse)
@@ -124,12 +224,13 @@ func (v *set) scan(ctx context.Context, q []float64, qSq float64, k int, spans [
 				siftDown(top, 0, worse)
 			}
 		}
-		runtime.KeepAlive(c) // its vectors may be a mapping it owns
 	}
 	return top, nil
 }
 
-func siftUp(h []hit, i int, less func(a, b hit) bool) {
+func lessFloat(a, b float64) bool { return a < b }
+
+func siftUp[T any](h []T, i int, less func(a, b T) bool) {
 	for i > 0 {
 		parent := (i - 1) / 2
 		if !less(h[i], h[parent]) {
@@ -140,7 +241,7 @@ func siftUp(h []hit, i int, less func(a, b hit) bool) {
 	}
 }
 
-func siftDown(h []hit, i int, less func(a, b hit) bool) {
+func siftDown[T any](h []T, i int, less func(a, b T) bool) {
 	for {
 		smallest, l, r := i, 2*i+1, 2*i+2
 		if l < len(h) && less(h[l], h[smallest]) {

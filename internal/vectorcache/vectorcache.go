@@ -1,11 +1,14 @@
 // Package vectorcache keeps, per (tenant, embedding model), every vector of
-// the tenant's listings of that model in memory, shop by shop, in chunks of
-// columns: ids, squared norms and one flat []float32. A similarity query
-// then costs one indexed probe of the store for changes plus a scan of
-// memory instead of reading each row's vector through SQL.
+// the tenant's listings of that model, shop by shop, in chunks of columns:
+// ids, int8 codes of the vectors and two numbers per row that bound the
+// codes' error (see quantise.go), with the exact vectors in a file beside
+// (spill.go). A similarity query then costs one indexed probe of the store
+// for changes, a scan of the codes in memory and a read of the few rows the
+// codes cannot rank from the file, instead of reading each row's vector
+// through SQL, and answers exactly what a scan of the vectors would.
 //
 // Layout. Each shop's rows sit together, in chunks that grow from 16 rows
-// to 512 (512 KiB at 256 dimensions) and are never copied to grow: a shop
+// to 512 (128 KiB of codes at 256 dimensions) and are never copied to grow: a shop
 // query reads its shop's chunks and nothing else, front to back, which is
 // what the hardware prefetcher needs (rows of one shop spread among a
 // tenant's other shops were read at a fifth of the speed), and a set's
@@ -20,7 +23,9 @@
 // transactions still running at the last look may have written). Changes
 // are applied idempotently, so a source may return a change twice.
 //
-// Memory. The sets share one byte cap; the least recently used are dropped
+// Memory. A row costs about 390 bytes of memory at 256 dimensions (the
+// codes, a quarter of its vector, its id and its place in the index) and
+// its vector's size in the file. The sets share one byte cap on the memory; the least recently used are dropped
 // when a load or catch-up pushes the total over it, and a set that alone
 // exceeds it is marked oversize and its queries go to the store's SQL path
 // from then on (its rows only ever grow).
@@ -28,8 +33,11 @@ package vectorcache
 
 import (
 	"context"
+	"os"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/listinggen/listinggen"
 )
@@ -64,12 +72,15 @@ type Loader struct {
 	set      *set
 	maxBytes int64
 	n        int
+	err      error
 }
 
-// Add stores one row; false means the set is over the cap and loading
-// should stop.
+// Add stores one row; false means loading should stop: the set is over
+// the cap, or its exact vectors could not be written.
 func (l *Loader) Add(id, shop string, vec []float32) bool {
-	l.set.put(id, shop, vec)
+	if l.err = l.set.put(id, shop, vec); l.err != nil {
+		return false
+	}
 	l.n++
 	return l.n%1024 != 0 || l.set.bytes() <= l.maxBytes
 }
@@ -87,6 +98,11 @@ type Query struct {
 // Cache holds the sets within a byte cap. It is safe for concurrent use.
 type Cache struct {
 	maxBytes int64
+	spill    *spill
+	// failures counts sets given up on because their exact vectors could
+	// not be written or read (a full or failing disk): their queries go to
+	// the store's SQL path.
+	failures atomic.Int64
 
 	mu   sync.Mutex // guards the fields below and every set's lastUsed, accounted
 	sets map[Key]*set
@@ -94,9 +110,24 @@ type Cache struct {
 	tick uint64
 }
 
-// New returns a cache that holds at most maxBytes of vectors (estimated).
-func New(maxBytes int64) *Cache {
-	return &Cache{maxBytes: maxBytes, sets: map[Key]*set{}}
+// New returns a cache that holds at most maxBytes of memory (estimated),
+// with the exact vectors in a file it creates in dir (os.TempDir() when
+// empty) on first use. Close removes the file.
+func New(maxBytes int64, dir string) *Cache {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return &Cache{maxBytes: maxBytes, spill: newSpill(dir), sets: map[Key]*set{}}
+}
+
+// Close releases the exact vectors' file; searches after it fail over to
+// the store's SQL path. A nil cache (the store's cache is off) has nothing
+// to close.
+func (c *Cache) Close() error {
+	if c == nil {
+		return nil
+	}
+	return c.spill.close()
 }
 
 // Search answers q over key's set, first bringing it up to date through
@@ -107,6 +138,19 @@ func (c *Cache) Search(ctx context.Context, src Source, key Key, q Query) (hits 
 	if ok, err := v.update(ctx, src, c); err != nil || !ok {
 		return nil, false, err
 	}
+	hits, ok, err = v.answer(ctx, q)
+	if err != nil && ctx.Err() == nil {
+		// The file failed: SQL answers this query and the set's later ones.
+		v.mu.Lock()
+		v.giveUp(c, true)
+		v.mu.Unlock()
+		return nil, false, nil
+	}
+	return hits, ok, err
+}
+
+// answer runs q over the set as it is.
+func (v *set) answer(ctx context.Context, q Query) (hits []listinggen.SimilarListing, ok bool, err error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if v.oversize || !v.loaded {
@@ -139,7 +183,7 @@ func (c *Cache) Search(ctx context.Context, src Source, key Key, q Query) (hits 
 	if err != nil {
 		return nil, false, err
 	}
-	// The odd vectors (another length) score like listinggen.Cosine: 0.
+	// The odd vectors score like listinggen.Cosine (0 for another length).
 	for id, o := range v.odd {
 		if id != q.ExcludeID && (allowed == nil || allowed[o.shop]) {
 			top = append(top, hit{score: CosineScore(q.Vector, o.vec), id: id, shop: o.shop})
@@ -160,10 +204,12 @@ func (c *Cache) Search(ctx context.Context, src Source, key Key, q Query) (hits 
 	return out, true, nil
 }
 
-// Stats describes the cache, for tests and metrics.
+// Stats describes the cache, for tests and metrics: Used and MaxBytes are
+// memory, FileBytes the exact vectors' file, Failures the sets given up on
+// because that file failed.
 type Stats struct {
-	Used, MaxBytes int64
-	Sets           int
+	Used, MaxBytes, FileBytes, Failures int64
+	Sets                                int
 }
 
 // Stats returns the cache's current size; a nil cache (the store's cache
@@ -172,9 +218,10 @@ func (c *Cache) Stats() Stats {
 	if c == nil {
 		return Stats{}
 	}
+	file := c.spill.size()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Used: c.used, MaxBytes: c.maxBytes, Sets: len(c.sets)}
+	return Stats{Used: c.used, MaxBytes: c.maxBytes, FileBytes: file, Failures: c.failures.Load(), Sets: len(c.sets)}
 }
 
 // State reports whether key's set is loaded and whether it was found too
@@ -197,12 +244,22 @@ func (c *Cache) get(k Key) *set {
 	defer c.mu.Unlock()
 	v := c.sets[k]
 	if v == nil {
-		v = &set{key: k}
+		v = &set{key: k, spill: c.spill}
 		c.sets[k] = v
 	}
 	c.tick++
 	v.lastUsed = c.tick
 	return v
+}
+
+// drop forgets v, if it is still key's set.
+func (c *Cache) drop(v *set) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sets[v.key] == v {
+		delete(c.sets, v.key)
+		c.used -= v.accounted
+	}
 }
 
 // account records v's new size and drops the least recently used other
@@ -240,14 +297,18 @@ type set struct {
 
 	mu       sync.RWMutex // guards the fields below; searches hold it to read
 	loaded   bool
-	oversize bool
+	oversize bool   // too large for the cap, or its file failed: SQL answers
 	pos      uint64 // the source's position to catch up from
 	dims     int    // the length of the first vector seen; see odd
+	spill    *spill
+	scratch  []int8 // put's codes before they go into a chunk
 	// shards[shop number] holds the shop's rows; rowOf finds a listing's.
 	shards []shard
 	rowOf  map[string]location
-	// odd holds the rare vectors whose length is not dims (a store need
-	// not enforce one length per model); they score like listinggen.Cosine.
+	// odd holds the rare vectors that are not coded: those whose length is
+	// not dims (a store need not enforce one length per model), zero ones
+	// and ones with values that are not finite. They are kept as they are
+	// and scored like listinggen.Cosine.
 	odd       map[string]oddVector
 	shopIDs   []string
 	shopIndex map[string]int32
@@ -259,18 +320,26 @@ type set struct {
 	lastUsed  uint64 // guarded by Cache.mu
 }
 
+func newSet(key Key, sp *spill) *set {
+	return &set{key: key, spill: sp, loaded: true, rowOf: map[string]location{}, odd: map[string]oddVector{}, shopIndex: map[string]int32{}}
+}
+
 // shard is one shop's rows: every chunk is full but the last, which is
 // not empty.
 type shard struct{ chunks []*chunk }
 
 // chunk holds up to cap(ids) rows of one shop, column by column; row i's
-// vector is vecs[i*dims : (i+1)*dims]. vecs may be outside the Go heap
-// (newVectors): it is valid while the chunk is reachable, so code that
-// reads it keeps the chunk alive until it is done.
+// codes are codes[i*dims : (i+1)*dims] and its exact vector is at
+// file.off + i*dims*4 in the spill file. codes may be outside the Go heap
+// (newCodes), and the file region is given back when the chunk is
+// collected: both are valid while the chunk is reachable, so code that
+// reads them keeps the chunk alive until it is done.
 type chunk struct {
-	ids    []string
-	normSq []float64 // squared Euclidean norm of each vector
-	vecs   []float32
+	ids   []string
+	codes []int8
+	fac   []float64 // scale / |x|: approx = fac·(q·codes)/|q|
+	slack []float64 // how far the exact score can be from approx
+	file  region
 }
 
 // Chunks start small, so that a shop of a few rows costs a few rows, and
@@ -292,10 +361,15 @@ type oddVector struct {
 // unknown models cannot grow the cache without bound.
 const setOverhead = 1 << 10
 
+// rowBytes is what a row of dims dimensions costs in a chunk, its id and
+// its rowOf entry apart: codes, fac, slack and the id's string header.
+func rowBytes(dims int) int64 { return int64(dims) + 8 + 8 + 16 }
+
 // bytes estimates the set's memory: its chunks (columns and headers), the
-// id strings and the maps (about 64 bytes an entry).
+// id strings and the maps (about 64 bytes an entry). The exact vectors are
+// in the spill file, not counted here.
 func (v *set) bytes() int64 {
-	n := int64(setOverhead) + v.capRows*(int64(v.dims)*4+8+16) + v.chunks*96 + v.idBytes +
+	n := int64(setOverhead) + v.capRows*rowBytes(v.dims) + v.chunks*128 + v.idBytes +
 		int64(len(v.rowOf))*64 + int64(len(v.shopIDs))*(96+24)
 	for _, o := range v.odd {
 		n += int64(len(o.vec))*4 + 128
@@ -321,41 +395,68 @@ func (v *set) shopNumber(shop string) int32 {
 }
 
 // put stores listing id's vector, replacing any it had; an empty vector
-// removes it.
-func (v *set) put(id, shop string, vec []float32) {
-	v.remove(id)
+// removes it. An error means the spill file failed, and the set can no
+// longer answer.
+func (v *set) put(id, shop string, vec []float32) error {
+	if err := v.remove(id); err != nil {
+		return err
+	}
 	n := len(vec)
 	if n == 0 {
-		return
+		return nil
 	}
 	if v.dims == 0 {
 		v.dims = n
 	}
-	if n != v.dims {
-		v.odd[id] = oddVector{shop: v.shopNumber(shop), vec: slices.Clone(vec)}
-		return
-	}
 	sh := v.shopNumber(shop)
+	var fac, slack float64
+	ok := n == v.dims
+	if ok {
+		if len(v.scratch) != n {
+			v.scratch = make([]int8, n)
+		}
+		fac, slack, ok = quantise(v.scratch, vec)
+	}
+	if !ok {
+		v.odd[id] = oddVector{shop: sh, vec: slices.Clone(vec)}
+		return nil
+	}
 	s := &v.shards[sh]
 	if len(s.chunks) == 0 || s.last().full() {
 		rows := minChunkRows
 		if len(s.chunks) > 0 {
 			rows = min(maxChunkRows, 2*cap(s.last().ids))
 		}
-		c := &chunk{ids: make([]string, 0, rows), normSq: make([]float64, 0, rows)}
-		c.vecs = newVectors(c, rows*n)
+		c, err := v.newChunk(rows)
+		if err != nil {
+			return err
+		}
 		s.chunks = append(s.chunks, c)
 		v.capRows += int64(rows)
 		v.chunks++
 	}
 	c := s.last()
-	var sq float64
-	for _, x := range vec {
-		sq += float64(x) * float64(x)
+	row := len(c.ids)
+	if err := v.spill.write(vec, c.file.off+int64(row*n*4)); err != nil {
+		return err
 	}
-	c.ids, c.normSq, c.vecs = append(c.ids, id), append(c.normSq, sq), append(c.vecs, vec...)
-	v.rowOf[id] = location{shop: sh, chunk: int32(len(s.chunks) - 1), off: int32(len(c.ids) - 1)}
+	c.ids, c.codes, c.fac, c.slack = append(c.ids, id), append(c.codes, v.scratch...), append(c.fac, fac), append(c.slack, slack)
+	v.rowOf[id] = location{shop: sh, chunk: int32(len(s.chunks) - 1), off: int32(row)}
 	v.idBytes += int64(len(id))
+	return nil
+}
+
+// newChunk makes an empty chunk with room for rows rows, and their region
+// of the spill file, given back when the chunk is collected.
+func (v *set) newChunk(rows int) (*chunk, error) {
+	file, err := v.spill.alloc(int64(rows * v.dims * 4))
+	if err != nil {
+		return nil, err
+	}
+	c := &chunk{ids: make([]string, 0, rows), fac: make([]float64, 0, rows), slack: make([]float64, 0, rows), file: file}
+	c.codes = newCodes(c, rows*v.dims)
+	runtime.AddCleanup(c, v.spill.release, file)
+	return c, nil
 }
 
 func (s *shard) last() *chunk { return s.chunks[len(s.chunks)-1] }
@@ -364,26 +465,34 @@ func (c *chunk) full() bool { return len(c.ids) == cap(c.ids) }
 
 // remove drops id's vector, if cached, moving its shop's last row into its
 // place, so that every chunk but the last stays full.
-func (v *set) remove(id string) {
+func (v *set) remove(id string) error {
 	if _, ok := v.odd[id]; ok {
 		delete(v.odd, id)
-		return
+		return nil
 	}
 	at, ok := v.rowOf[id]
 	if !ok {
-		return
+		return nil
 	}
 	s := &v.shards[at.shop]
 	c, last := s.chunks[at.chunk], s.last()
 	end := int32(len(last.ids) - 1)
+	d := v.dims
 	if c != last || at.off != end {
-		d := v.dims
-		copy(c.vecs[int(at.off)*d:int(at.off+1)*d], last.vecs[int(end)*d:])
-		c.ids[at.off], c.normSq[at.off] = last.ids[end], last.normSq[end]
+		vec := make([]float32, d)
+		if err := v.spill.read(vec, last.file.off+int64(int(end)*d*4)); err != nil {
+			return err
+		}
+		if err := v.spill.write(vec, c.file.off+int64(int(at.off)*d*4)); err != nil {
+			return err
+		}
+		copy(c.codes[int(at.off)*d:int(at.off+1)*d], last.codes[int(end)*d:])
+		c.ids[at.off], c.fac[at.off], c.slack[at.off] = last.ids[end], last.fac[end], last.slack[end]
 		v.rowOf[c.ids[at.off]] = at
 	}
 	last.ids[end] = "" // let the string go
-	last.ids, last.normSq, last.vecs = last.ids[:end], last.normSq[:end], last.vecs[:int(end)*v.dims]
+	last.ids, last.codes = last.ids[:end], last.codes[:int(end)*d]
+	last.fac, last.slack = last.fac[:end], last.slack[:end]
 	if end == 0 {
 		v.capRows -= int64(cap(last.ids))
 		v.chunks--
@@ -392,28 +501,29 @@ func (v *set) remove(id string) {
 	}
 	delete(v.rowOf, id)
 	v.idBytes -= int64(len(id))
+	return nil
 }
 
 // update brings v up to date with every change committed before it was
 // called, loading it on first use. It reports false when the set is too
-// large to cache, and the query must go through SQL.
+// large to cache, or its file failed, and the query must go through SQL.
 func (v *set) update(ctx context.Context, src Source, c *Cache) (bool, error) {
 	v.refresh.Lock()
 	defer v.refresh.Unlock()
 	v.mu.RLock()
 	loaded, oversize, pos := v.loaded, v.oversize, v.pos
 	v.mu.RUnlock()
+	var err error
 	switch {
 	case oversize:
 		return false, nil
 	case !loaded:
-		if err := v.load(ctx, src, c.maxBytes); err != nil {
-			return false, err
-		}
+		err = v.load(ctx, src, c)
 	default:
-		if err := v.catchUp(ctx, src, pos, c.maxBytes); err != nil {
-			return false, err
-		}
+		err = v.catchUp(ctx, src, pos, c)
+	}
+	if err != nil {
+		return false, err
 	}
 	v.mu.RLock()
 	oversize, bytes := v.oversize, v.bytes()
@@ -422,24 +532,34 @@ func (v *set) update(ctx context.Context, src Source, c *Cache) (bool, error) {
 	return !oversize, nil
 }
 
+// giveUp empties v and marks it for SQL from now on; the caller holds
+// v.mu. A failure of the file is counted: it is not the data's size.
+func (v *set) giveUp(c *Cache, failed bool) {
+	v.reset()
+	v.oversize = true
+	if failed {
+		c.failures.Add(1)
+	}
+}
+
 // load reads every vector of the set through src. The set is built aside
 // and swapped in, so that searches are not held up; only refreshers write
 // to a set, and the caller holds refresh.
-func (v *set) load(ctx context.Context, src Source, maxBytes int64) error {
-	next := &set{key: v.key, loaded: true, rowOf: map[string]location{}, odd: map[string]oddVector{}, shopIndex: map[string]int32{}}
-	pos, err := src.Load(ctx, v.key, &Loader{set: next, maxBytes: maxBytes})
+func (v *set) load(ctx context.Context, src Source, c *Cache) error {
+	next := newSet(v.key, c.spill)
+	l := &Loader{set: next, maxBytes: c.maxBytes}
+	pos, err := src.Load(ctx, v.key, l)
 	if err != nil {
 		return err
 	}
-	if next.bytes() > maxBytes {
+	if l.err != nil || next.bytes() > c.maxBytes {
 		v.mu.Lock()
-		v.reset()
-		v.oversize = true
+		v.giveUp(c, l.err != nil)
 		v.mu.Unlock()
 		return nil
 	}
 	v.mu.Lock()
-	v.loaded, v.oversize, v.pos, v.dims = true, false, pos, next.dims
+	v.loaded, v.oversize, v.pos, v.dims, v.spill = true, false, pos, next.dims, next.spill
 	v.shards, v.rowOf, v.odd = next.shards, next.rowOf, next.odd
 	v.shopIDs, v.shopIndex, v.idBytes, v.capRows, v.chunks = next.shopIDs, next.shopIndex, next.idBytes, next.capRows, next.chunks
 	v.mu.Unlock()
@@ -452,19 +572,23 @@ func (v *set) load(ctx context.Context, src Source, maxBytes int64) error {
 const catchUpBatch = 1024
 
 // catchUp applies the changes src reports since pos.
-func (v *set) catchUp(ctx context.Context, src Source, pos uint64, maxBytes int64) error {
+func (v *set) catchUp(ctx context.Context, src Source, pos uint64, c *Cache) error {
 	var batch []Change
 	over := false
 	flush := func() bool {
 		v.mu.Lock()
 		defer v.mu.Unlock()
 		for _, ch := range batch {
-			v.put(ch.ID, ch.Shop, ch.Vector)
+			if err := v.put(ch.ID, ch.Shop, ch.Vector); err != nil {
+				v.giveUp(c, true)
+				over = true
+				return false
+			}
 		}
 		batch = batch[:0]
-		if v.bytes() > maxBytes {
-			v.reset()
-			v.oversize, over = true, true
+		if v.bytes() > c.maxBytes {
+			v.giveUp(c, false)
+			over = true
 			return false
 		}
 		return true

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -47,8 +49,13 @@ func BenchmarkSearch(b *testing.B) {
 		src.shops = append(src.shops, fmt.Sprintf("s%d", i%10))
 		src.vecs = append(src.vecs, v)
 	}
-	c := New(1 << 30)
+	c := New(1<<30, b.TempDir())
+	defer c.Close()
 	key := Key{Tenant: "t", Model: "m"}
+	// Load the set before timing: the queries are what is measured.
+	if _, ok, err := c.Search(context.Background(), src, key, Query{Vector: src.vecs[0], K: 1}); err != nil || !ok {
+		b.Fatal(ok, err)
+	}
 	for _, scope := range []struct {
 		name  string
 		shops []string
@@ -152,7 +159,7 @@ func testSearchMatchesExactScan(t *testing.T, dims int) {
 	}
 	shops := []string{"a", "b", "c", "d"}
 	src := &memSource{}
-	c := New(1 << 30)
+	c := New(1<<30, t.TempDir())
 	key := Key{Tenant: "t", Model: "m"}
 	for round := range 40 {
 		for range r.IntN(1500) {
@@ -198,7 +205,7 @@ func testSearchMatchesExactScan(t *testing.T, dims int) {
 	// A set loaded from scratch answers the same as the one kept up to
 	// date, and is charged no more than the rows it holds plus one
 	// part-filled chunk per shop.
-	fresh := New(1 << 30)
+	fresh := New(1<<30, t.TempDir())
 	q := Query{Vector: vec(dims), K: 50}
 	a, _, _ := c.Search(context.Background(), src, key, q)
 	b, _, _ := fresh.Search(context.Background(), src, key, q)
@@ -211,7 +218,7 @@ func testSearchMatchesExactScan(t *testing.T, dims int) {
 			rows++
 		}
 	}
-	perRow := int64(dims*4 + 8 + 16 + 64 + 4)
+	perRow := rowBytes(dims) + 64 + 4
 	if used, most := fresh.Stats().Used, int64(rows+len(shops)*maxChunkRows)*perRow+int64(setOverhead)+64<<10; used > most {
 		t.Fatalf("a set of %d rows is charged %d bytes, more than %d", rows, used, most)
 	}
@@ -221,18 +228,28 @@ func testSearchMatchesExactScan(t *testing.T, dims int) {
 // until it is empty, checking after each that the shop's chunks are full
 // but the last and that every row is where rowOf says.
 func TestChunksStayFullButTheLast(t *testing.T) {
-	v := &set{rowOf: map[string]location{}, odd: map[string]oddVector{}, shopIndex: map[string]int32{}}
+	sp := newSpill(t.TempDir())
+	defer sp.close()
+	v := newSet(Key{}, sp)
 	const n = 3000
 	for i := range n {
-		v.put(fmt.Sprintf("l%d", i), "s", []float32{float32(i), 1})
+		if err := v.put(fmt.Sprintf("l%d", i), "s", []float32{float32(i), 1}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	vec := make([]float32, 2)
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, i := range r.Perm(n) {
-		v.remove(fmt.Sprintf("l%d", i))
+		if err := v.remove(fmt.Sprintf("l%d", i)); err != nil {
+			t.Fatal(err)
+		}
 		for id, at := range v.rowOf {
 			c := v.shards[at.shop].chunks[at.chunk]
-			if c.ids[at.off] != id || c.vecs[int(at.off)*2] != float32(must(strconv.Atoi(id[1:]))) {
-				t.Fatalf("rowOf[%s] = %+v holds %s", id, at, c.ids[at.off])
+			if err := sp.read(vec, c.file.off+int64(at.off)*2*4); err != nil {
+				t.Fatal(err)
+			}
+			if c.ids[at.off] != id || vec[0] != float32(must(strconv.Atoi(id[1:]))) {
+				t.Fatalf("rowOf[%s] = %+v holds %s, vector %v", id, at, c.ids[at.off], vec)
 			}
 		}
 		total := 0
@@ -257,4 +274,113 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestSearchIsExactOnRealValuedVectors checks the codes' bounds where they
+// matter: real-valued vectors with clusters of near-copies (so that many
+// rows score close to the K-th best), answered as an exact scan of the
+// float32 vectors with the cache's own score would answer them, for every
+// K from 1 to 40, in a shop and over the tenant.
+func TestSearchIsExactOnRealValuedVectors(t *testing.T) {
+	const dims, n = 64, 6000
+	r := rand.New(rand.NewPCG(7, 8))
+	src := &memSource{}
+	var centres [][]float32
+	for range 40 {
+		v := make([]float32, dims)
+		for j := range v {
+			v[j] = float32(r.NormFloat64())
+		}
+		centres = append(centres, v)
+	}
+	shops := []string{"a", "b", "c"}
+	for i := range n {
+		c := centres[r.IntN(len(centres))]
+		v := make([]float32, dims)
+		for j := range v {
+			v[j] = c[j] + float32(r.NormFloat64()*0.02)
+		}
+		src.write(Change{ID: fmt.Sprintf("l%05d", i), Shop: shops[i%3], Vector: v})
+	}
+	c := New(1<<30, t.TempDir())
+	defer c.Close()
+	key := Key{Tenant: "t", Model: "m"}
+	for k := 1; k <= 40; k++ {
+		q := Query{Vector: src.current[fmt.Sprintf("l%05d", r.IntN(n))].Vector, K: k}
+		if k%2 == 0 {
+			q.Shops = []string{shops[k%3]}
+		}
+		got, ok, err := c.Search(context.Background(), src, key, q)
+		if err != nil || !ok {
+			t.Fatalf("K=%d: ok %v, err %v", k, ok, err)
+		}
+		if want := exactTop(src, q); !reflect.DeepEqual(got, want) {
+			t.Fatalf("K=%d:\n got %v\nwant %v", k, got, want)
+		}
+	}
+}
+
+// exactTop ranks every row of q's scope by exactScore, the cache's own
+// exact score, and returns the best q.K.
+func exactTop(src *memSource, q Query) []listinggen.SimilarListing {
+	qd := make([]float64, len(q.Vector))
+	var qSq float64
+	for i, x := range q.Vector {
+		qd[i] = float64(x)
+		qSq += qd[i] * qd[i]
+	}
+	var hits []hit
+	for _, ch := range src.current {
+		if ch.ID != q.ExcludeID && (q.Shops == nil || slices.Contains(q.Shops, ch.Shop)) {
+			hits = append(hits, hit{score: exactScore(qd, qSq, ch.Vector), id: ch.ID})
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if better(a, b) {
+			return -1
+		}
+		return 1
+	})
+	out := []listinggen.SimilarListing{}
+	for _, h := range hits[:min(q.K, len(hits))] {
+		out = append(out, listinggen.SimilarListing{ListingID: h.id, ShopID: src.current[h.id].Shop, Score: h.score})
+	}
+	return out
+}
+
+// TestSpillFileFailureFallsBackToSQL: a cache whose file cannot be created
+// (its directory does not exist), or whose file fails under a loaded set,
+// answers ok=false without an error, so that the store's SQL path
+// answers, and counts the failure.
+func TestSpillFileFailureFallsBackToSQL(t *testing.T) {
+	src := fixedSource{ids: []string{"a", "b"}, shops: []string{"s", "s"}, vecs: [][]float32{{1, 2, 3}, {3, 2, 1}}}
+	key := Key{Tenant: "t", Model: "m"}
+	q := Query{Vector: []float32{1, 2, 3}, K: 1}
+
+	missing := New(1<<20, filepath.Join(t.TempDir(), "missing"))
+	if _, ok, err := missing.Search(context.Background(), src, key, q); ok || err != nil {
+		t.Fatalf("no file: ok %v, err %v; want false, nil", ok, err)
+	}
+	if st := missing.Stats(); st.Failures != 1 {
+		t.Errorf("no file: %d failures counted, want 1", st.Failures)
+	}
+
+	dir := t.TempDir()
+	c := New(1<<20, dir)
+	if hits, ok, err := c.Search(context.Background(), src, key, q); !ok || err != nil || hits[0].ListingID != "a" {
+		t.Fatalf("hits %v, ok %v, err %v", hits, ok, err)
+	}
+	if entries, _ := os.ReadDir(dir); runtime.GOOS != "windows" && len(entries) != 0 {
+		t.Errorf("the exact vectors' file is still in its directory: %v", entries)
+	}
+	if st := c.Stats(); st.FileBytes < 2*3*4 {
+		t.Errorf("file holds %d bytes, want at least the two vectors", st.FileBytes)
+	}
+	c.Close() // the file is gone from under the loaded set
+	if _, ok, err := c.Search(context.Background(), src, key, q); ok || err != nil {
+		t.Fatalf("file closed: ok %v, err %v; want false, nil", ok, err)
+	}
+	if st := c.Stats(); st.Failures != 1 {
+		t.Errorf("file closed: %d failures counted, want 1", st.Failures)
+	}
 }
