@@ -102,12 +102,22 @@ func (m *Metrics) RegisterQueue(depth func() float64, oldestAgeSeconds func() fl
 	)
 }
 
-// RegisterVectorCache exports the store's in-process vector cache: the
-// bytes it holds and its cap, read at each scrape.
-func (m *Metrics) RegisterVectorCache(used, capBytes func() float64) {
+// VectorCacheGauges read the store's in-process vector cache at each
+// scrape.
+type VectorCacheGauges struct {
+	// Used and Max are its memory and cap; File is the size of its file of
+	// exact vectors; Failures counts the tenants' sets it gave up on
+	// because that file failed (their queries go to SQL).
+	Used, Max, File, Failures func() float64
+}
+
+// RegisterVectorCache exports the store's in-process vector cache.
+func (m *Metrics) RegisterVectorCache(g VectorCacheGauges) {
 	m.reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "listinggen_vector_cache_bytes", Help: "Bytes of listing vectors held in memory for similarity search."}, used),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "listinggen_vector_cache_max_bytes", Help: "The vector cache's cap (VECTOR_CACHE_MB)."}, capBytes),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "listinggen_vector_cache_bytes", Help: "Bytes of memory the vector cache holds for similarity search (int8 codes, ids)."}, g.Used),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "listinggen_vector_cache_max_bytes", Help: "The vector cache's cap on memory (VECTOR_CACHE_MB)."}, g.Max),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "listinggen_vector_cache_file_bytes", Help: "Bytes of the vector cache's file of exact vectors (VECTOR_CACHE_DIR)."}, g.File),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "listinggen_vector_cache_failures_total", Help: "Tenants' vector sets given up on because the exact vectors' file failed; their queries go to SQL."}, g.Failures),
 	)
 }
 

@@ -20,9 +20,10 @@ func TestMetricsHooks(t *testing.T) {
 	m.StepDone("save", time.Millisecond, errors.New("db down"))
 	m.ImageError("forbidden")
 	m.RegisterModel("chat", func() ModelStats { return ModelStats{Calls: 3, Status429: 1, PromptTokens: 100} })
-	m.RegisterVectorCache(func() float64 { return 1 << 20 }, func() float64 { return 512 << 20 })
+	m.RegisterVectorCache(VectorCacheGauges{Used: func() float64 { return 1 << 20 }, Max: func() float64 { return 512 << 20 },
+		File: func() float64 { return 4 << 20 }, Failures: func() float64 { return 0 }})
 	want := `
-# HELP listinggen_vector_cache_bytes Bytes of listing vectors held in memory for similarity search.
+# HELP listinggen_vector_cache_bytes Bytes of memory the vector cache holds for similarity search (int8 codes, ids).
 # TYPE listinggen_vector_cache_bytes gauge
 listinggen_vector_cache_bytes 1.048576e+06
 # HELP listinggen_queue_depth Job items waiting to run.

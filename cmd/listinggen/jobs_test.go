@@ -269,7 +269,7 @@ func TestBatchCLIFromXLSXToXLSXResumes(t *testing.T) {
 	}
 	// Its last line says how much memory it took and the vector cache's
 	// share (the bench reads it).
-	if !regexp.MustCompile(`memory: peak RSS [1-9][0-9]* MiB, vector cache [0-9]+ MiB of 512 MiB\n$`).MatchString(stderr.String()) {
+	if !regexp.MustCompile(`memory: peak RSS [1-9][0-9]* MiB, vector cache [0-9]+ MiB of 512 MiB, its exact vectors' file [0-9]+ MiB\n$`).MatchString(stderr.String()) {
 		t.Errorf("no memory line at the end:\n%s", stderr.String())
 	}
 	// The same command again resumes the finished job: nothing reruns.

@@ -18,16 +18,19 @@ func registerVectorCacheGauges(m *api.Metrics, store listinggen.Store) {
 	if !ok {
 		return
 	}
-	m.RegisterVectorCache(
-		func() float64 { return float64(vs.VectorCacheStats().Used) },
-		func() float64 { return float64(vs.VectorCacheStats().MaxBytes) },
-	)
+	m.RegisterVectorCache(api.VectorCacheGauges{
+		Used:     func() float64 { return float64(vs.VectorCacheStats().Used) },
+		Max:      func() float64 { return float64(vs.VectorCacheStats().MaxBytes) },
+		File:     func() float64 { return float64(vs.VectorCacheStats().FileBytes) },
+		Failures: func() float64 { return float64(vs.VectorCacheStats().Failures) },
+	})
 }
 
 // memorySummary is the batch command's last line about memory: the
 // process's peak resident set and how much of it the vector cache holds,
-// the part that grows with the catalogue by design (about 1.1 KiB a
-// listing at 256 dimensions, capped by VECTOR_CACHE_MB).
+// the part that grows with the catalogue by design (about 390 bytes a
+// listing at 256 dimensions, capped by VECTOR_CACHE_MB), and the size of
+// the cache's file of exact vectors, which is on disk, not in the RSS.
 func memorySummary(store listinggen.Store) string {
 	s := "memory:"
 	if rss, ok := peakRSS(); ok {
@@ -35,7 +38,7 @@ func memorySummary(store listinggen.Store) string {
 	}
 	if vs, ok := store.(vectorCacheStore); ok {
 		st := vs.VectorCacheStats()
-		return s + fmt.Sprintf(" vector cache %d MiB of %d MiB", st.Used>>20, st.MaxBytes>>20)
+		return s + fmt.Sprintf(" vector cache %d MiB of %d MiB, its exact vectors' file %d MiB", st.Used>>20, st.MaxBytes>>20, st.FileBytes>>20)
 	}
 	return s + " no vector cache"
 }

@@ -36,6 +36,7 @@ type commonConfig struct {
 	logLevel    *string
 	logFormat   *string
 	vectorCache *string
+	vectorDir   *string
 	efSearch    *string
 }
 
@@ -45,7 +46,8 @@ func bindCommon(f *envFlags) commonConfig {
 		dataDir:     f.String("data-dir", "DATA_DIR", "./data", "directory for the SQLite database and files"),
 		logLevel:    f.String("log-level", "LOG_LEVEL", "info", "debug, info, warn or error"),
 		logFormat:   f.String("log-format", "LOG_FORMAT", "text", "text or json"),
-		vectorCache: f.String("vector-cache-mb", "VECTOR_CACHE_MB", "512", "MiB of listing vectors each process keeps in memory for exact dedup queries (0: off)"),
+		vectorCache: f.String("vector-cache-mb", "VECTOR_CACHE_MB", "512", "MiB of memory each process gives its copy of listing vectors for exact dedup queries (0: off)"),
+		vectorDir:   f.String("vector-cache-dir", "VECTOR_CACHE_DIR", "", "directory for the vector cache's file of exact vectors (default: the data directory; with PostgreSQL the system's temporary directory)"),
 		efSearch:    f.String("hnsw-ef-search", "HNSW_EF_SEARCH", strconv.Itoa(postgres.DefaultConfig().HNSW.EfSearch), "PostgreSQL: HNSW candidate list size for tenant-wide similarity queries, 1-1000 (higher: better recall, slower)"),
 	}
 }
@@ -76,6 +78,16 @@ func (c commonConfig) openStore(ctx context.Context, logger *slog.Logger) (listi
 	if err != nil || cacheMB < 0 || cacheMB > 1<<20 {
 		return nil, fmt.Errorf("vector-cache-mb: want a whole number of MiB from 0 to %d, got %q", 1<<20, *c.vectorCache)
 	}
+	if dir := *c.vectorDir; dir != "" {
+		// The cache creates its file on first use; a directory it cannot
+		// write would only show as every query falling back to SQL.
+		f, err := os.CreateTemp(dir, "listinggen-probe-*")
+		if err != nil {
+			return nil, fmt.Errorf("vector-cache-dir: %w", err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
 	efSearch, err := strconv.Atoi(*c.efSearch)
 	if err != nil || efSearch < 1 || efSearch > 1000 {
 		return nil, fmt.Errorf("hnsw-ef-search: want a whole number from 1 to 1000, got %q", *c.efSearch)
@@ -83,7 +95,7 @@ func (c commonConfig) openStore(ctx context.Context, logger *slog.Logger) (listi
 	if *c.databaseURL != "" {
 		cfg := postgres.DefaultConfig()
 		cfg.URL = *c.databaseURL
-		cfg.VectorCacheBytes = cacheMB << 20
+		cfg.VectorCacheBytes, cfg.VectorCacheDir = cacheMB<<20, *c.vectorDir
 		cfg.HNSW.EfSearch = efSearch
 		s, err := postgres.Open(ctx, cfg, time.Now, newID)
 		if err != nil {
@@ -101,7 +113,7 @@ func (c commonConfig) openStore(ctx context.Context, logger *slog.Logger) (listi
 	}
 	cfg := sqlite.DefaultConfig()
 	cfg.Path = filepath.Join(*c.dataDir, "listinggen.db")
-	cfg.VectorCacheBytes = cacheMB << 20
+	cfg.VectorCacheBytes, cfg.VectorCacheDir = cacheMB<<20, *c.vectorDir
 	s, err := sqlite.Open(ctx, cfg, time.Now, newID)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -426,6 +427,13 @@ func TestCommandLine(t *testing.T) {
 	err = run(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, badCache, nil, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "vector-cache-mb") {
 		t.Errorf("negative vector cache: %v", err)
+	}
+	badDir := func(k string) string {
+		return map[string]string{"VECTOR_CACHE_DIR": filepath.Join(t.TempDir(), "missing")}[k]
+	}
+	err = run(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, badDir, nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "vector-cache-dir") {
+		t.Errorf("missing vector cache directory: %v", err)
 	}
 	badEf := func(k string) string { return map[string]string{"HNSW_EF_SEARCH": "1001"}[k] }
 	err = run(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, badEf, nil, &out, &errb)
