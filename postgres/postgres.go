@@ -49,7 +49,7 @@ type Config struct {
 	ExactScanMaxRows int
 	// VectorCacheBytes caps the memory of the in-process copy of tenants'
 	// vectors that answers shop and group similarity queries exactly (see
-	// vectors.go; about 390 bytes a 256-dimension vector); a tenant whose
+	// vectors.go; about 300 bytes a 256-dimension vector); a tenant whose
 	// vectors of one model exceed it is searched in SQL. 0 turns the cache
 	// off.
 	VectorCacheBytes int64

@@ -39,8 +39,8 @@ type Config struct {
 	// every vector of a (tenant, embedding model) the first time it is
 	// searched, so that a similarity query scans memory instead of reading
 	// every row's blob through SQL. A 256-dimension vector costs about
-	// 390 bytes of memory with its id (int8 codes; the exact vectors are
-	// in a file, see VectorCacheDir): the default holds about 1.3 million
+	// 300 bytes of memory with its id (int8 codes; the exact vectors are
+	// in a file, see VectorCacheDir): the default holds about 1.8 million
 	// of them. When the cached sets do not fit, the least recently used
 	// are dropped; a set that alone exceeds the cap is searched through
 	// SQL (about 7 µs a row). Zero disables the cache.

@@ -267,7 +267,7 @@ func TestCachedSearchMatchesSQLScan(t *testing.T) {
 func TestVectorCacheCap(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "test.db")
-	// 256 dimensions: about 390 bytes a row and room for a part-filled
+	// 256 dimensions: about 300 bytes a row and room for a part-filled
 	// chunk; 100 rows fit, 300 do not.
 	s := openAt(t, path, 80<<10)
 	small, big := shop(t, s, "small", ""), shop(t, s, "big", "")

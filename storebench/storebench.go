@@ -332,7 +332,7 @@ func (d *data) exact(qq *query, k int) (kth float64, count int) {
 }
 
 // cacheBytes is the vector cache a store whose default is def gets in this
-// run: def, or enough for all N vectors if that is more (about 390 bytes a
+// run: def, or enough for all N vectors if that is more (about 300 bytes a
 // row at 256 dimensions: bench-large's 1M rows fit the 512 MiB default, a
 // larger N would not, and a store left at the default would then answer
 // shop queries in SQL, so the figures would not be its cache's).

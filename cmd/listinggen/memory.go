@@ -28,7 +28,7 @@ func registerVectorCacheGauges(m *api.Metrics, store listinggen.Store) {
 
 // memorySummary is the batch command's last line about memory: the
 // process's peak resident set and how much of it the vector cache holds,
-// the part that grows with the catalogue by design (about 390 bytes a
+// the part that grows with the catalogue by design (about 300 bytes a
 // listing at 256 dimensions, capped by VECTOR_CACHE_MB), and the size of
 // the cache's file of exact vectors, which is on disk, not in the RSS.
 func memorySummary(store listinggen.Store) string {

@@ -2,5 +2,5 @@
 
 package vectorcache
 
-// newCodes returns room for n codes on the Go heap.
-func newCodes(_ *chunk, n int) []int8 { return make([]int8, 0, n) }
+// newBlock returns n zeroed bytes on the Go heap.
+func newBlock[T any](_ *T, n int) []byte { return make([]byte, n) }

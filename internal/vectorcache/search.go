@@ -85,7 +85,7 @@ func (v *set) search(ctx context.Context, q []float32, k int, scope []int32, exc
 	for _, sh := range scope {
 		for _, c := range v.shards[sh].chunks {
 			spans = append(spans, span{chunk: c, shop: sh})
-			total += len(c.ids)
+			total += c.n
 		}
 	}
 	// Rows of another length than q score 0 (listinggen.Cosine), and so
@@ -119,7 +119,7 @@ func (v *set) search(ctx context.Context, q []float32, k int, scope []int32, exc
 		for p := range parts {
 			hi := lo
 			for hi < len(spans) && seen < total*(p+1)/parts {
-				seen += len(spans[hi].chunk.ids)
+				seen += spans[hi].chunk.n
 				hi++
 			}
 			part := spans[lo:hi]
@@ -152,7 +152,7 @@ func (v *set) search(ctx context.Context, q []float32, k int, scope []int32, exc
 			if err := v.spill.read(vec, cd.chunk.file.off+int64(int(cd.off)*v.dims*4)); err != nil {
 				return nil, err
 			}
-			top = append(top, hit{score: exactScore(qd, qSq, vec), shop: cd.shop, id: cd.chunk.ids[cd.off]})
+			top = append(top, hit{score: exactScore(qd, qSq, vec), shop: cd.shop, id: cd.chunk.id(int(cd.off))})
 		}
 		runtime.KeepAlive(results[p].cands) // their chunks own the regions read
 	}
@@ -174,12 +174,13 @@ func (v *set) scan(ctx context.Context, unit []float64, k int, spans []span, exc
 			return partial{}, err
 		}
 		c := sp.chunk
-		for row := range c.ids {
+		for row := range c.n {
 			if c == exclude.chunk && int32(row) == exclude.off {
 				continue
 			}
-			approx := c.fac[row] * dotCodes(unit, c.codes[row*d:row*d+d])
-			lo, up := approx-c.slack[row], approx+c.slack[row]
+			approx := float64(c.fac[row]) * dotCodes(unit, c.codes[row*d:row*d+d])
+			slack := float64(c.slack[row])
+			lo, up := approx-slack, approx+slack
 			if len(p.lowers) < k {
 				p.lowers = append(p.lowers, lo)
 				siftUp(p.lowers, len(p.lowers)-1, lessFloat)
@@ -211,11 +212,11 @@ func (v *set) scanZero(ctx context.Context, k int, spans []span, exclude rowRef)
 			return nil, err
 		}
 		c := sp.chunk
-		for row, id := range c.ids {
+		for row := range c.n {
 			if c == exclude.chunk && int32(row) == exclude.off {
 				continue
 			}
-			h := hit{shop: sp.shop, id: id}
+			h := hit{shop: sp.shop, id: c.id(row)}
 			if len(top) < k {
 				top = append(top, h)
 				siftUp(top, len(top)-1, worse)

@@ -23,9 +23,11 @@
 // transactions still running at the last look may have written). Changes
 // are applied idempotently, so a source may return a change twice.
 //
-// Memory. A row costs about 390 bytes of memory at 256 dimensions (the
-// codes, a quarter of its vector, its id and its place in the index) and
-// its vector's size in the file. The sets share one byte cap on the memory; the least recently used are dropped
+// Memory. A row costs about 300 bytes of memory at 256 dimensions (the
+// codes, a quarter of its vector, 24 bytes of bounds and packed id, and its
+// index entry), almost all of it outside the Go heap (rows.go), and its
+// vector's size in the file. The sets share one byte cap on the memory;
+// the least recently used are dropped
 // when a load or catch-up pushes the total over it, and a set that alone
 // exceeds it is marked oversize and its queries go to the store's SQL path
 // from then on (its rows only ever grow).
@@ -34,7 +36,6 @@ package vectorcache
 import (
 	"context"
 	"os"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -176,8 +177,8 @@ func (v *set) answer(ctx context.Context, q Query) (hits []listinggen.SimilarLis
 		}
 	}
 	var exclude rowRef
-	if at, ok := v.rowOf[q.ExcludeID]; ok {
-		exclude = rowRef{v.shards[at.shop].chunks[at.chunk], at.off}
+	if c, row, ok := v.find(q.ExcludeID); ok {
+		exclude = rowRef{c, int32(row)}
 	}
 	top, err := v.search(ctx, q.Vector, q.K, scope, exclude)
 	if err != nil {
@@ -244,7 +245,7 @@ func (c *Cache) get(k Key) *set {
 	defer c.mu.Unlock()
 	v := c.sets[k]
 	if v == nil {
-		v = &set{key: k, spill: c.spill}
+		v = &set{key: k, rows: newRows(c.spill)}
 		c.sets[k] = v
 	}
 	c.tick++
@@ -299,78 +300,32 @@ type set struct {
 	loaded   bool
 	oversize bool   // too large for the cap, or its file failed: SQL answers
 	pos      uint64 // the source's position to catch up from
-	dims     int    // the length of the first vector seen; see odd
-	spill    *spill
-	scratch  []int8 // put's codes before they go into a chunk
-	// shards[shop number] holds the shop's rows; rowOf finds a listing's.
-	shards []shard
-	rowOf  map[string]location
-	// odd holds the rare vectors that are not coded: those whose length is
-	// not dims (a store need not enforce one length per model), zero ones
-	// and ones with values that are not finite. They are kept as they are
-	// and scored like listinggen.Cosine.
-	odd       map[string]oddVector
-	shopIDs   []string
-	shopIndex map[string]int32
-	idBytes   int64
-	capRows   int64 // rows the chunks have room for
-	chunks    int64
+	rows
 
 	accounted int64  // bytes counted in Cache.used; guarded by Cache.mu
 	lastUsed  uint64 // guarded by Cache.mu
 }
 
 func newSet(key Key, sp *spill) *set {
-	return &set{key: key, spill: sp, loaded: true, rowOf: map[string]location{}, odd: map[string]oddVector{}, shopIndex: map[string]int32{}}
-}
-
-// shard is one shop's rows: every chunk is full but the last, which is
-// not empty.
-type shard struct{ chunks []*chunk }
-
-// chunk holds up to cap(ids) rows of one shop, column by column; row i's
-// codes are codes[i*dims : (i+1)*dims] and its exact vector is at
-// file.off + i*dims*4 in the spill file. codes may be outside the Go heap
-// (newCodes), and the file region is given back when the chunk is
-// collected: both are valid while the chunk is reachable, so code that
-// reads them keeps the chunk alive until it is done.
-type chunk struct {
-	ids   []string
-	codes []int8
-	fac   []float64 // scale / |x|: approx = fac·(q·codes)/|q|
-	slack []float64 // how far the exact score can be from approx
-	file  region
-}
-
-// Chunks start small, so that a shop of a few rows costs a few rows, and
-// double up to maxChunkRows: past that a shop wastes at most one chunk.
-const (
-	minChunkRows = 16
-	maxChunkRows = 512
-)
-
-// location is a row's place: shard, chunk in the shard, row in the chunk.
-type location struct{ shop, chunk, off int32 }
-
-type oddVector struct {
-	shop int32
-	vec  []float32
+	return &set{key: key, loaded: true, rows: newRows(sp)}
 }
 
 // setOverhead is what an empty set is counted for, so that many sets of
 // unknown models cannot grow the cache without bound.
 const setOverhead = 1 << 10
 
-// rowBytes is what a row of dims dimensions costs in a chunk, its id and
-// its rowOf entry apart: codes, fac, slack and the id's string header.
-func rowBytes(dims int) int64 { return int64(dims) + 8 + 8 + 16 }
-
-// bytes estimates the set's memory: its chunks (columns and headers), the
-// id strings and the maps (about 64 bytes an entry). The exact vectors are
-// in the spill file, not counted here.
+// bytes estimates the set's memory: its chunks (blocks and headers), the
+// index, the ids that are not UUIDs and the shops. The exact vectors are in
+// the spill file, not counted here.
 func (v *set) bytes() int64 {
-	n := int64(setOverhead) + v.capRows*rowBytes(v.dims) + v.chunks*128 + v.idBytes +
-		int64(len(v.rowOf))*64 + int64(len(v.shopIDs))*(96+24)
+	chunks := int64(len(v.chunkTab) - len(v.freeNums))
+	n := int64(setOverhead) + v.capRows*rowBytes(v.dims) + chunks*chunkOverhead + v.index.bytes() +
+		v.nameBytes + int64(len(v.shopIDs))*(96+24)
+	for _, c := range v.chunkTab {
+		if c != nil && c.names != nil {
+			n += int64(c.size) * 16
+		}
+	}
 	for _, o := range v.odd {
 		n += int64(len(o.vec))*4 + 128
 	}
@@ -378,130 +333,8 @@ func (v *set) bytes() int64 {
 }
 
 func (v *set) reset() {
-	v.loaded, v.pos, v.dims = false, 0, 0
-	v.shards, v.rowOf, v.odd = nil, nil, nil
-	v.shopIDs, v.shopIndex, v.idBytes, v.capRows, v.chunks = nil, nil, 0, 0, 0
-}
-
-func (v *set) shopNumber(shop string) int32 {
-	if i, ok := v.shopIndex[shop]; ok {
-		return i
-	}
-	i := int32(len(v.shopIDs))
-	v.shopIDs = append(v.shopIDs, shop)
-	v.shopIndex[shop] = i
-	v.shards = append(v.shards, shard{})
-	return i
-}
-
-// put stores listing id's vector, replacing any it had; an empty vector
-// removes it. An error means the spill file failed, and the set can no
-// longer answer.
-func (v *set) put(id, shop string, vec []float32) error {
-	if err := v.remove(id); err != nil {
-		return err
-	}
-	n := len(vec)
-	if n == 0 {
-		return nil
-	}
-	if v.dims == 0 {
-		v.dims = n
-	}
-	sh := v.shopNumber(shop)
-	var fac, slack float64
-	ok := n == v.dims
-	if ok {
-		if len(v.scratch) != n {
-			v.scratch = make([]int8, n)
-		}
-		fac, slack, ok = quantise(v.scratch, vec)
-	}
-	if !ok {
-		v.odd[id] = oddVector{shop: sh, vec: slices.Clone(vec)}
-		return nil
-	}
-	s := &v.shards[sh]
-	if len(s.chunks) == 0 || s.last().full() {
-		rows := minChunkRows
-		if len(s.chunks) > 0 {
-			rows = min(maxChunkRows, 2*cap(s.last().ids))
-		}
-		c, err := v.newChunk(rows)
-		if err != nil {
-			return err
-		}
-		s.chunks = append(s.chunks, c)
-		v.capRows += int64(rows)
-		v.chunks++
-	}
-	c := s.last()
-	row := len(c.ids)
-	if err := v.spill.write(vec, c.file.off+int64(row*n*4)); err != nil {
-		return err
-	}
-	c.ids, c.codes, c.fac, c.slack = append(c.ids, id), append(c.codes, v.scratch...), append(c.fac, fac), append(c.slack, slack)
-	v.rowOf[id] = location{shop: sh, chunk: int32(len(s.chunks) - 1), off: int32(row)}
-	v.idBytes += int64(len(id))
-	return nil
-}
-
-// newChunk makes an empty chunk with room for rows rows, and their region
-// of the spill file, given back when the chunk is collected.
-func (v *set) newChunk(rows int) (*chunk, error) {
-	file, err := v.spill.alloc(int64(rows * v.dims * 4))
-	if err != nil {
-		return nil, err
-	}
-	c := &chunk{ids: make([]string, 0, rows), fac: make([]float64, 0, rows), slack: make([]float64, 0, rows), file: file}
-	c.codes = newCodes(c, rows*v.dims)
-	runtime.AddCleanup(c, v.spill.release, file)
-	return c, nil
-}
-
-func (s *shard) last() *chunk { return s.chunks[len(s.chunks)-1] }
-
-func (c *chunk) full() bool { return len(c.ids) == cap(c.ids) }
-
-// remove drops id's vector, if cached, moving its shop's last row into its
-// place, so that every chunk but the last stays full.
-func (v *set) remove(id string) error {
-	if _, ok := v.odd[id]; ok {
-		delete(v.odd, id)
-		return nil
-	}
-	at, ok := v.rowOf[id]
-	if !ok {
-		return nil
-	}
-	s := &v.shards[at.shop]
-	c, last := s.chunks[at.chunk], s.last()
-	end := int32(len(last.ids) - 1)
-	d := v.dims
-	if c != last || at.off != end {
-		vec := make([]float32, d)
-		if err := v.spill.read(vec, last.file.off+int64(int(end)*d*4)); err != nil {
-			return err
-		}
-		if err := v.spill.write(vec, c.file.off+int64(int(at.off)*d*4)); err != nil {
-			return err
-		}
-		copy(c.codes[int(at.off)*d:int(at.off+1)*d], last.codes[int(end)*d:])
-		c.ids[at.off], c.fac[at.off], c.slack[at.off] = last.ids[end], last.fac[end], last.slack[end]
-		v.rowOf[c.ids[at.off]] = at
-	}
-	last.ids[end] = "" // let the string go
-	last.ids, last.codes = last.ids[:end], last.codes[:int(end)*d]
-	last.fac, last.slack = last.fac[:end], last.slack[:end]
-	if end == 0 {
-		v.capRows -= int64(cap(last.ids))
-		v.chunks--
-		s.chunks[len(s.chunks)-1] = nil
-		s.chunks = s.chunks[:len(s.chunks)-1]
-	}
-	delete(v.rowOf, id)
-	v.idBytes -= int64(len(id))
-	return nil
+	v.loaded, v.pos = false, 0
+	v.rows = newRows(v.spill)
 }
 
 // update brings v up to date with every change committed before it was
@@ -559,9 +392,7 @@ func (v *set) load(ctx context.Context, src Source, c *Cache) error {
 		return nil
 	}
 	v.mu.Lock()
-	v.loaded, v.oversize, v.pos, v.dims, v.spill = true, false, pos, next.dims, next.spill
-	v.shards, v.rowOf, v.odd = next.shards, next.rowOf, next.odd
-	v.shopIDs, v.shopIndex, v.idBytes, v.capRows, v.chunks = next.shopIDs, next.shopIndex, next.idBytes, next.capRows, next.chunks
+	v.loaded, v.oversize, v.pos, v.rows = true, false, pos, next.rows
 	v.mu.Unlock()
 	return nil
 }
