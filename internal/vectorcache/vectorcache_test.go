@@ -112,12 +112,18 @@ func (s *memSource) Changes(_ context.Context, _ Key, pos uint64, apply func(Cha
 
 // exact answers q over the source's current rows the slow way.
 func (s *memSource) exact(q Query) []listinggen.SimilarListing {
+	return s.rank(q, func(vec []float32) float64 { return CosineScore(q.Vector, vec) })
+}
+
+// rank scores every row of q's scope that has a vector and returns the
+// best q.K.
+func (s *memSource) rank(q Query, score func([]float32) float64) []listinggen.SimilarListing {
 	var hits []hit
 	for _, ch := range s.current {
 		if len(ch.Vector) == 0 || ch.ID == q.ExcludeID || q.Shops != nil && !slices.Contains(q.Shops, ch.Shop) {
 			continue
 		}
-		hits = append(hits, hit{score: CosineScore(q.Vector, ch.Vector), id: ch.ID})
+		hits = append(hits, hit{score: score(ch.Vector), id: ch.ID})
 	}
 	slices.SortFunc(hits, func(a, b hit) int {
 		if better(a, b) {
@@ -376,23 +382,7 @@ func exactTop(src *memSource, q Query) []listinggen.SimilarListing {
 		qd[i] = float64(x)
 		qSq += qd[i] * qd[i]
 	}
-	var hits []hit
-	for _, ch := range src.current {
-		if ch.ID != q.ExcludeID && (q.Shops == nil || slices.Contains(q.Shops, ch.Shop)) {
-			hits = append(hits, hit{score: exactScore(qd, qSq, ch.Vector), id: ch.ID})
-		}
-	}
-	slices.SortFunc(hits, func(a, b hit) int {
-		if better(a, b) {
-			return -1
-		}
-		return 1
-	})
-	out := []listinggen.SimilarListing{}
-	for _, h := range hits[:min(q.K, len(hits))] {
-		out = append(out, listinggen.SimilarListing{ListingID: h.id, ShopID: src.current[h.id].Shop, Score: h.score})
-	}
-	return out
+	return src.rank(q, func(vec []float32) float64 { return exactScore(qd, qSq, vec) })
 }
 
 // TestSpillFileFailureFallsBackToSQL: a cache whose file cannot be created
