@@ -163,6 +163,18 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, newID func() st
 	// scope (or of the disabled sort of an HNSW query, similar.go) is
 	// enough to trigger 100-250 ms of compilation.
 	pcfg.ConnConfig.RuntimeParams["jit"] = "off"
+	// Every execution planned with its own parameters, never a cached
+	// generic plan. pgx prepares each statement once per connection, and
+	// PostgreSQL switches a prepared statement to a generic plan after
+	// five runs, keeping it until the table is analysed again: a plan made
+	// while listings held a few rows (a new tenant, a fresh database, a
+	// server whose autovacuum is off or behind) answered a primary-key
+	// lookup by reading every row of the tenant through another index, and
+	// a 100k-item batch slowed to 13 items/s, all of it in the database.
+	// Tenants also differ in size by orders of magnitude, which a plan for
+	// the average tenant cannot serve. The price is planning each query
+	// (tens of microseconds for the store's statements).
+	pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	// Register pgvector's codecs on every pooled connection. This needs the
 	// vector type to exist, which is why migrations (which create the
 	// extension) run on their own connection before the pool is used.

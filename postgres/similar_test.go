@@ -68,6 +68,7 @@ type sessionState struct {
 	pid                                                   int
 	txStatus                                              byte
 	efSearch, iterativeScan, maxScanTuples, sort, jit, ro string
+	planCache                                             string
 }
 
 // pooledSession reads the state of the pool's (only) connection.
@@ -83,8 +84,8 @@ func pooledSession(t *testing.T, s *Store) sessionState {
 	// connection has none of them yet.
 	if err := c.QueryRow(ctx, `SELECT pg_backend_pid(), coalesce(current_setting('hnsw.ef_search', true), ''),
 		coalesce(current_setting('hnsw.iterative_scan', true), ''), coalesce(current_setting('hnsw.max_scan_tuples', true), ''),
-		current_setting('enable_sort'), current_setting('jit'), current_setting('transaction_read_only')`).
-		Scan(&st.pid, &st.efSearch, &st.iterativeScan, &st.maxScanTuples, &st.sort, &st.jit, &st.ro); err != nil {
+		current_setting('enable_sort'), current_setting('jit'), current_setting('transaction_read_only'), current_setting('plan_cache_mode')`).
+		Scan(&st.pid, &st.efSearch, &st.iterativeScan, &st.maxScanTuples, &st.sort, &st.jit, &st.ro, &st.planCache); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -116,7 +117,7 @@ func TestLargeScopeInOneBatch(t *testing.T) {
 		}
 		return hits
 	}
-	want := sessionState{txStatus: 'I', efSearch: "40", iterativeScan: "off", maxScanTuples: "20000", sort: "on", jit: "off", ro: "off"}
+	want := sessionState{txStatus: 'I', efSearch: "40", iterativeScan: "off", maxScanTuples: "20000", sort: "on", jit: "off", ro: "off", planCache: "force_custom_plan"}
 	check := func(when string, pid int) {
 		t.Helper()
 		got := pooledSession(t, s)
