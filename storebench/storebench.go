@@ -332,12 +332,13 @@ func (d *data) exact(qq *query, k int) (kth float64, count int) {
 }
 
 // cacheBytes is the vector cache a store whose default is def gets in this
-// run: def, or enough for all N vectors if that is more (about 300 bytes a
-// row at 256 dimensions: bench-large's 1M rows fit the 512 MiB default, a
-// larger N would not, and a store left at the default would then answer
-// shop queries in SQL, so the figures would not be its cache's).
+// run: def, or enough for all N vectors if that is more. A row costs its
+// dimensions in bytes plus about 45 (bounds, id, index entry); with a
+// quarter to spare, bench-large's 1M rows at 256 dimensions fit the 512 MiB
+// default, a larger N would not, and a store left at the default would
+// then answer shop queries in SQL, so the figures would not be its cache's.
 func (d *data) cacheBytes(def int64) int64 {
-	need := int64(len(d.vecs)) * int64(d.dims+200) * 5 / 4
+	need := int64(len(d.vecs)) * int64(d.dims+64) * 5 / 4
 	return max(def, need)
 }
 

@@ -428,9 +428,8 @@ func TestCommandLine(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "vector-cache-mb") {
 		t.Errorf("negative vector cache: %v", err)
 	}
-	badDir := func(k string) string {
-		return map[string]string{"VECTOR_CACHE_DIR": filepath.Join(t.TempDir(), "missing")}[k]
-	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	badDir := func(k string) string { return map[string]string{"VECTOR_CACHE_DIR": missing}[k] }
 	err = run(context.Background(), []string{"migrate", "--data-dir", t.TempDir()}, badDir, nil, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "vector-cache-dir") {
 		t.Errorf("missing vector cache directory: %v", err)

@@ -30,6 +30,7 @@ type rows struct {
 	shopIDs   []string
 	shopIndex map[string]int32
 	nameBytes int64 // the ids kept as strings (not UUIDs)
+	nameSlots int64 // rows of the chunks that have a names column
 	capRows   int64 // rows the chunks have room for
 }
 
@@ -88,10 +89,13 @@ func (c *chunk) key(row int) rowKey {
 
 func (c *chunk) id(row int) string { return c.key(row).String() }
 
-func (c *chunk) setKey(row int, k rowKey) {
+// setKey stores row's id, giving the chunk its names column (counted in
+// nameSlots) the first time an id is not a UUID.
+func (v *rows) setKey(c *chunk, row int, k rowKey) {
 	c.uuids[row] = k.uuid
 	if k.name != "" && c.names == nil {
 		c.names = make([]string, c.size)
+		v.nameSlots += int64(c.size)
 	}
 	if c.names != nil {
 		c.names[row] = k.name
@@ -107,7 +111,7 @@ func (v *rows) newChunk(sh int32, size int) (*chunk, error) {
 	}
 	c := &chunk{shop: sh, size: size, file: file}
 	d := v.dims
-	block := newBlock(c, size*(d+4+4+16))
+	block := newBlock(c, size*int(rowBytes(d)))
 	c.codes = viewAs[int8](block[:size*d])
 	c.fac = viewAs[float32](block[size*d : size*(d+4)])
 	c.slack = viewAs[float32](block[size*(d+4) : size*(d+8)])
@@ -129,6 +133,9 @@ func (v *rows) newChunk(sh int32, size int) (*chunk, error) {
 func (v *rows) dropChunk(s *shard) {
 	c := s.last()
 	v.capRows -= int64(c.size)
+	if c.names != nil {
+		v.nameSlots -= int64(c.size)
+	}
 	v.chunkTab[c.num] = nil
 	v.freeNums = append(v.freeNums, c.num)
 	s.chunks[len(s.chunks)-1] = nil
@@ -219,7 +226,7 @@ func (v *rows) put(id, shop string, vec []float32) error {
 	copy(c.codes[row*n:(row+1)*n], v.scratch)
 	c.fac[row], c.slack[row] = bounds32(fac, slack)
 	k := keyOf(id)
-	c.setKey(row, k)
+	v.setKey(c, row, k)
 	c.n++
 	v.index.insert(v, k, entryOf(c, row))
 	v.nameBytes += int64(len(k.name))
@@ -271,10 +278,10 @@ func (v *rows) remove(id string) error {
 		movedSlot, _ := v.index.lookup(v, moved)
 		copy(c.codes[row*d:(row+1)*d], last.codes[end*d:(end+1)*d])
 		c.fac[row], c.slack[row] = last.fac[end], last.slack[end]
-		c.setKey(row, moved)
+		v.setKey(c, row, moved)
 		v.index.slots[movedSlot] = entryOf(c, row) | v.index.slots[movedSlot]&tagMask
 	}
-	last.setKey(end, rowKey{}) // let a name go
+	v.setKey(last, end, rowKey{}) // let a name go
 	last.n--
 	if last.n == 0 {
 		v.dropChunk(s)
@@ -324,7 +331,11 @@ func (x *index) lookup(v *rows, k rowKey) (slot int, found bool) {
 	if x.slots == nil {
 		return 0, false
 	}
-	h := k.hash(x.seed)
+	return x.probe(v, k, k.hash(x.seed))
+}
+
+// probe is lookup with k's hash h given.
+func (x *index) probe(v *rows, k rowKey, h uint64) (slot int, found bool) {
 	tag := h & tagMask
 	mask := len(x.slots) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
@@ -344,11 +355,12 @@ func (x *index) insert(v *rows, k rowKey, e uint64) {
 	if (x.used+1)*4 > len(x.slots)*3 {
 		x.grow(v)
 	}
-	slot, found := x.lookup(v, k)
+	h := k.hash(x.seed)
+	slot, found := x.probe(v, k, h)
 	if !found {
 		x.used++
 	}
-	x.slots[slot] = e | k.hash(x.seed)&tagMask
+	x.slots[slot] = e | h&tagMask
 }
 
 // grow doubles the table (16 slots at first), placing every entry anew.

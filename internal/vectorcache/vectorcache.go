@@ -320,12 +320,7 @@ const setOverhead = 1 << 10
 func (v *set) bytes() int64 {
 	chunks := int64(len(v.chunkTab) - len(v.freeNums))
 	n := int64(setOverhead) + v.capRows*rowBytes(v.dims) + chunks*chunkOverhead + v.index.bytes() +
-		v.nameBytes + int64(len(v.shopIDs))*(96+24)
-	for _, c := range v.chunkTab {
-		if c != nil && c.names != nil {
-			n += int64(c.size) * 16
-		}
-	}
+		v.nameBytes + v.nameSlots*16 + int64(len(v.shopIDs))*(96+24)
 	for _, o := range v.odd {
 		n += int64(len(o.vec))*4 + 128
 	}

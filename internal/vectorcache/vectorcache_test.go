@@ -245,15 +245,28 @@ func testID(i int) string {
 	return fmt.Sprintf("%08x-0000-7000-8000-%012x", i*7919, i)
 }
 
+// TestRowKeysRoundTrip: every id comes back as it went in; only the
+// canonical UUID form is packed, the others (upper case, braces, urn:,
+// no dashes, not a UUID) are kept as strings.
 func TestRowKeysRoundTrip(t *testing.T) {
-	for _, id := range []string{testID(1), testID(3), testID(6), "00000000-0000-0000-0000-000000000000",
-		"{01a250da-c925-7955-aa04-a65db5c16095}", "urn:uuid:01a250da-c925-7955-aa04-a65db5c16095", "01a250dac9257955aa04a65db5c16095"} {
-		k := keyOf(id)
-		if k.String() != id {
-			t.Errorf("keyOf(%q).String() = %q", id, k.String())
+	for _, tc := range []struct {
+		id     string
+		packed bool
+	}{
+		{testID(1), true},
+		{"00000000-0000-0000-0000-000000000000", true},
+		{testID(3), false},
+		{testID(6), false},
+		{"{01a250da-c925-7955-aa04-a65db5c16095}", false},
+		{"urn:uuid:01a250da-c925-7955-aa04-a65db5c16095", false},
+		{"01a250dac9257955aa04a65db5c16095", false},
+	} {
+		k := keyOf(tc.id)
+		if k.String() != tc.id {
+			t.Errorf("keyOf(%q).String() = %q", tc.id, k.String())
 		}
-		if (k.name == "") != (id == testID(1) || id == "00000000-0000-0000-0000-000000000000") {
-			t.Errorf("keyOf(%q) packed: %v", id, k.name == "")
+		if packed := k.name == ""; packed != tc.packed {
+			t.Errorf("keyOf(%q) packed: %v, want %v", tc.id, packed, tc.packed)
 		}
 	}
 }
@@ -317,8 +330,9 @@ func TestChunksStayFullButTheLast(t *testing.T) {
 			t.Fatalf("%d rows in chunks, %d entries (%d counted) for %d ids", total, entries, v.index.used, len(number))
 		}
 	}
-	if v.capRows != 0 || len(v.chunkTab) != len(v.freeNums) {
-		t.Fatalf("empty set still counts %d rows of room in %d chunks", v.capRows, len(v.chunkTab)-len(v.freeNums))
+	if v.capRows != 0 || len(v.chunkTab) != len(v.freeNums) || v.nameSlots != 0 || v.nameBytes != 0 {
+		t.Fatalf("empty set still counts %d rows of room in %d chunks, %d name slots, %d name bytes",
+			v.capRows, len(v.chunkTab)-len(v.freeNums), v.nameSlots, v.nameBytes)
 	}
 }
 
