@@ -42,7 +42,7 @@ loadtest: ## hey on loopback: generate at c=50 and list at c=200 (LOADTEST_DURAT
 .PHONY: generate
 generate: ## regenerate generated files and golden test outputs (review the diff)
 	$(GO) generate ./...
-	$(GO) test ./pipeline/rules -run TestGolden -update
+	$(GO) test ./rules -run TestGolden -update
 
 .PHONY: verify
 verify: ## module checksums and a tidy go.mod

@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/pipeline/images"
+	"github.com/listinggen/listinggen/images"
 )
 
 var (

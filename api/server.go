@@ -17,8 +17,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api/web"
+	"github.com/listinggen/listinggen/images"
 	"github.com/listinggen/listinggen/pipeline"
-	"github.com/listinggen/listinggen/pipeline/images"
 )
 
 // Config holds the HTTP layer's limits.

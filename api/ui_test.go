@@ -15,10 +15,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api"
+	"github.com/listinggen/listinggen/hashembed"
 	"github.com/listinggen/listinggen/pipeline"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"
-	"github.com/listinggen/listinggen/pipeline/rules"
+	"github.com/listinggen/listinggen/rules"
 	"github.com/listinggen/listinggen/sqlite"
 )
 
@@ -36,7 +37,7 @@ func TestUIWiring(t *testing.T) {
 	defer store.Close()
 	checker, _ := compliance.New()
 	rw, _ := rules.New(checker)
-	emb, _ := dedup.NewHashing(dedup.DefaultHashingConfig())
+	emb, _ := hashembed.New(hashembed.DefaultConfig())
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p, err := pipeline.New(pipeline.Config{Store: store, Rewriter: rw, Embedder: emb, Checker: checker, Dedup: dedup.DefaultConfig(), Logger: logger})
 	if err != nil {

@@ -16,13 +16,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/catalog"
+	"github.com/listinggen/listinggen/hashembed"
 	"github.com/listinggen/listinggen/internal/pgtest"
 	"github.com/listinggen/listinggen/jobs"
 	"github.com/listinggen/listinggen/pipeline"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"
-	"github.com/listinggen/listinggen/pipeline/rules"
 	"github.com/listinggen/listinggen/postgres"
+	"github.com/listinggen/listinggen/rules"
 	"github.com/listinggen/listinggen/sqlite"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -133,7 +134,7 @@ func newEnv(t *testing.T, backend string, workers int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emb, err := dedup.NewHashing(dedup.DefaultHashingConfig())
+	emb, err := hashembed.New(hashembed.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listinggen/listinggen/internal/lab/openaibench"
+	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/listinggen/listinggen/internal/sample"
-	"github.com/listinggen/listinggen/openai/openaibench"
-	"github.com/listinggen/listinggen/openai/openaitest"
 )
 
 // The target is 2,000 products at RPM 600, TPM 300k and 300-1500 ms

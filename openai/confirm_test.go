@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/openai/openaitest"
+	"github.com/listinggen/listinggen/internal/openaitest"
 )
 
 // The confirmer asks the (fake) model over HTTP, parses its judgement,

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/listinggen/listinggen/openai"
-	"github.com/listinggen/listinggen/openai/openaitest"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/grounding"
 	"github.com/listinggen/listinggen/prompts"

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/listinggen/listinggen/openai"
-	"github.com/listinggen/listinggen/openai/openaitest"
 )
 
 func TestParseCopy(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/hashembed"
 	"github.com/listinggen/listinggen/pipeline"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"
@@ -34,7 +35,7 @@ func pipelineWith(t *testing.T, s listinggen.Store, rw listinggen.Rewriter, conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	emb, _ := dedup.NewHashing(dedup.DefaultHashingConfig())
+	emb, _ := hashembed.New(hashembed.DefaultConfig())
 	p, err := pipeline.New(pipeline.Config{Store: s, Rewriter: rw, Embedder: emb, Checker: checker, Confirmer: conf,
 		Dedup: dedup.DefaultConfig(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/pipeline/images"
+	"github.com/listinggen/listinggen/images"
 )
 
 // ImageProcessor makes a product's image variants; images.Processor is the

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/images"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"
 	"github.com/listinggen/listinggen/pipeline/grounding"
-	"github.com/listinggen/listinggen/pipeline/images"
 	"github.com/listinggen/listinggen/pipeline/sanitize"
 )
 

@@ -16,12 +16,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/blob"
+	"github.com/listinggen/listinggen/hashembed"
+	"github.com/listinggen/listinggen/images"
 	"github.com/listinggen/listinggen/internal/sample"
 	"github.com/listinggen/listinggen/pipeline"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"
-	"github.com/listinggen/listinggen/pipeline/images"
-	"github.com/listinggen/listinggen/pipeline/rules"
+	"github.com/listinggen/listinggen/rules"
 	"github.com/listinggen/listinggen/sqlite"
 )
 
@@ -76,7 +77,7 @@ func newPipeline(t *testing.T, s listinggen.Store, rw listinggen.Rewriter) *pipe
 			t.Fatal(err)
 		}
 	}
-	emb, _ := dedup.NewHashing(dedup.DefaultHashingConfig())
+	emb, _ := hashembed.New(hashembed.DefaultConfig())
 	p, err := pipeline.New(pipeline.Config{Store: s, Rewriter: rw, Embedder: emb, Checker: checker,
 		Dedup: dedup.DefaultConfig(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -267,7 +268,7 @@ func TestImagesAreProcessedAndBadOnesRecorded(t *testing.T) {
 	}
 	checker, _ := compliance.New()
 	rw, _ := rules.New(checker)
-	emb, _ := dedup.NewHashing(dedup.DefaultHashingConfig())
+	emb, _ := hashembed.New(hashembed.DefaultConfig())
 	p, err := pipeline.New(pipeline.Config{Store: e.store, Rewriter: rw, Embedder: emb, Checker: checker, Images: proc,
 		Dedup: dedup.DefaultConfig(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

@@ -14,9 +14,9 @@ import (
 	"github.com/pgvector/pgvector-go"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/hashembed"
 	"github.com/listinggen/listinggen/internal/pgtest"
-	"github.com/listinggen/listinggen/pipeline/dedup"
-	"github.com/listinggen/listinggen/storetest"
+	"github.com/listinggen/listinggen/internal/storetest"
 )
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -47,7 +47,7 @@ func TestConformance(t *testing.T) {
 
 var ctx = context.Background()
 
-var embedder, _ = dedup.NewHashing(dedup.DefaultHashingConfig())
+var embedder, _ = hashembed.New(hashembed.DefaultConfig())
 
 func mustShop(t *testing.T, s *Store, tenant, group string) *listinggen.Shop {
 	t.Helper()

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/storetest"
+	"github.com/listinggen/listinggen/internal/storetest"
 )
 
 func TestLargeScopesExpire(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"github.com/pgvector/pgvector-go"
 
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/storetest"
+	"github.com/listinggen/listinggen/internal/storetest"
 )
 
 // TestConformanceWithoutVectorCache runs the shared suite with shop and

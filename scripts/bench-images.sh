@@ -44,7 +44,7 @@ if command -v taskset >/dev/null 2>&1; then pin=(taskset -c "$CPU"); fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go test -c -o "$work/images.test" ./pipeline/images
+go test -c -o "$work/images.test" ./images
 
 rep_args=()
 for _ in $(seq "$REPEAT"); do rep_args+=("${files[@]}"); done
@@ -69,7 +69,7 @@ for round in $(seq "$ROUNDS"); do
   per=$(vips_per "${rep_args[@]}")
   if [ -z "$best_rep" ] || [ "$per" -lt "$best_rep" ]; then best_rep=$per; fi
 
-  out=$(cd pipeline/images && GOMAXPROCS=1 "${pin[@]}" "$work/images.test" -test.run '^$' \
+  out=$(cd images && GOMAXPROCS=1 "${pin[@]}" "$work/images.test" -test.run '^$' \
     -test.bench '^BenchmarkMainVariant/all$' -test.benchtime 3x 2>&1) ||
     { log "the Go benchmark failed:"; printf '%s\n' "$out" >&2; exit 1; }
   op=$(awk '$1 ~ /^BenchmarkMainVariant\/all/ { print $3 }' <<<"$out")
@@ -87,7 +87,7 @@ ratio_rep=$(awk -v v="$best_rep" -v g="$best_go" 'BEGIN { printf "%.2f", v / g }
 # peak_rss MODE: MB, from TestPeakRSS in a process of its own.
 peak_rss() {
   local out mb
-  out=$(cd pipeline/images && LISTINGGEN_IMAGES_RSS=$1 "$work/images.test" -test.run '^TestPeakRSS$' -test.v 2>&1 || true)
+  out=$(cd images && LISTINGGEN_IMAGES_RSS=$1 "$work/images.test" -test.run '^TestPeakRSS$' -test.v 2>&1 || true)
   mb=$(grep -o 'PEAK_RSS_MB [0-9]*' <<<"$out" | awk '{ print $2 }')
   [ -n "$mb" ] || { log "peak RSS test output not understood:"; printf '%s\n' "$out" >&2; exit 1; }
   echo "$mb"
@@ -101,7 +101,7 @@ printf '%-52s %8.1f ms/image  %6.1f images/s\n' "libvips ($version, vipsthumbnai
   "$(awk -v n="$best_vips" 'BEGIN { print n / 1e6 }')" "$(awk -v n="$best_vips" 'BEGIN { print 1e9 / n }')"
 printf '%-52s %8.1f ms/image  %6.1f images/s\n' "libvips, file list x$REPEAT in one process" \
   "$(awk -v n="$best_rep" 'BEGIN { print n / 1e6 }')" "$(awk -v n="$best_rep" 'BEGIN { print 1e9 / n }')"
-printf '%-52s %8.1f ms/image  %6.1f images/s\n' "listinggen pipeline/images (GOMAXPROCS=1)" \
+printf '%-52s %8.1f ms/image  %6.1f images/s\n' "listinggen images (GOMAXPROCS=1)" \
   "$(awk -v n="$best_go" 'BEGIN { print n / 1e6 }')" "$(awk -v n="$best_go" 'BEGIN { print 1e9 / n }')"
 echo "throughput ratio ours / libvips: $ratio   (target >= 0.75)"
 echo "  against libvips with its start-up amortised: $ratio_rep"

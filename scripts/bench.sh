@@ -97,7 +97,7 @@ if [ -z "$dedup_pg_url" ]; then
   fi
 fi
 DEDUP_BENCH=1 DEDUP_BENCH_PG_URL="$dedup_pg_url" \
-  go test -run '^TestDedupBench$' -count=1 -timeout 180m -v ./storebench 2>&1 |
+  go test -run '^TestDedupBench$' -count=1 -timeout 180m -v ./internal/lab/storebench 2>&1 |
   grep -v -E '^(=== RUN|--- PASS|PASS$|ok )'
 
 # == batch jobs: the batch command as a child process over BATCH_BENCH_N

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make loadtest: load on loopback against a real `listinggen serve` (SQLite,
-# fake model from openai/openaitest through the real OpenAI client, an API
+# fake model (listinggen-lab fake-llm, internal/openaitest) through the real OpenAI client, an API
 # key on every request), with hey from Debian:
 #   POST /v1/generate at concurrency 50, then GET /v1/listings at 200,
 #   LOADTEST_DURATION each (default 60s).
@@ -34,7 +34,8 @@ cleanup() {
 trap cleanup EXIT
 
 go build -trimpath -o "$work/listinggen" ./cmd/listinggen
-"$work/listinggen" fake-llm --addr "127.0.0.1:$llm_port" --latency "$latency" >"$work/llm.log" 2>&1 &
+go build -trimpath -o "$work/listinggen-lab" ./cmd/listinggen-lab
+"$work/listinggen-lab" fake-llm --addr "127.0.0.1:$llm_port" --latency "$latency" >"$work/llm.log" 2>&1 &
 pids+=($!)
 export DATA_DIR="$work/data" IMAGES=off LOG_LEVEL=warn
 key=$("$work/listinggen" keys create --tenant loadtest --scopes read,write,admin 2>/dev/null)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/storetest"
 	"github.com/listinggen/listinggen/sqlite"
-	"github.com/listinggen/listinggen/storetest"
 )
 
 func open(t *testing.T) listinggen.Store {

@@ -15,14 +15,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/hashembed"
+	"github.com/listinggen/listinggen/internal/storetest"
 	"github.com/listinggen/listinggen/internal/vectorcache"
-	"github.com/listinggen/listinggen/pipeline/dedup"
-	"github.com/listinggen/listinggen/storetest"
 )
 
 var (
 	bg          = context.Background()
-	embedder, _ = dedup.NewHashing(dedup.DefaultHashingConfig())
+	embedder, _ = hashembed.New(hashembed.DefaultConfig())
 )
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

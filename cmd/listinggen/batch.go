@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/listinggen/listinggen/internal/envflag"
+
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/catalog"
 	"github.com/listinggen/listinggen/jobs"
@@ -25,7 +27,7 @@ import (
 // resumes the job instead of starting over; a finished job is exported
 // again without running anything.
 func batch(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	f := newEnvFlags("batch", getenv, stderr)
+	f := envflag.New("batch", getenv, stderr)
 	common := bindCommon(f)
 	in := f.String("i", "BATCH_INPUT", "", "catalogue file: .jsonl, .csv or .xlsx")
 	out := f.String("o", "BATCH_OUTPUT", "", "results file: .jsonl, .csv or .xlsx")
@@ -35,7 +37,7 @@ func batch(ctx context.Context, args []string, getenv func(string) string, stder
 	encoding := f.String("encoding", "BATCH_ENCODING", "", "CSV encoding: utf-8, gb18030 or gbk (default: detected)")
 	dryRun := f.String("dry-run", "BATCH_DRY_RUN", "false", "estimate tokens and cost; run nothing")
 	queueFlags := bindQueue(f, "4")
-	if err := f.parse(args); err != nil {
+	if err := f.Parse(args); err != nil {
 		return err
 	}
 	common.logLevel = ptr("warn") // the progress line is the output; warnings still show

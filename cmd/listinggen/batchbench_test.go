@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/listinggen/listinggen/internal/pgtest"
-	"github.com/listinggen/listinggen/openai/openaitest"
 )
 
 // TestBatchBench is `make bench`'s batch figure (BATCH_BENCH=1; size

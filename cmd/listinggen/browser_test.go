@@ -15,8 +15,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/listinggen/listinggen/internal/sample"
-	"github.com/listinggen/listinggen/openai/openaitest"
 )
 
 // chromiumPath is Debian's chromium, which scripts/install-chromium.sh

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/listinggen/listinggen/internal/pgtest"
-	"github.com/listinggen/listinggen/openai/openaitest"
 	"github.com/listinggen/listinggen/sqlite"
 )
 

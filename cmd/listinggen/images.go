@@ -12,7 +12,7 @@ import (
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/blob"
-	"github.com/listinggen/listinggen/pipeline/images"
+	"github.com/listinggen/listinggen/images"
 )
 
 // imageStage builds the blob store and the image processor. IMAGES=off

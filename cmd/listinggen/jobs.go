@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/listinggen/listinggen/internal/envflag"
+
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/jobs"
 	"github.com/listinggen/listinggen/postgres"
@@ -20,7 +22,7 @@ type queueFlags struct {
 	workers, maxAttempts, jobTimeout, rescueAfter, retryBase, poll *string
 }
 
-func bindQueue(f *envFlags, defWorkers string) queueFlags {
+func bindQueue(f *envflag.FlagSet, defWorkers string) queueFlags {
 	d := jobs.DefaultConfig()
 	return queueFlags{
 		workers:     f.String("workers", "WORKERS", defWorkers, "batch items worked at once in this process (0: none, an API-only node)"),
@@ -110,11 +112,11 @@ func stopQueue(q *jobs.Queue, drain time.Duration, logger *slog.Logger) {
 // machines share one PostgreSQL (on SQLite it works, but one process
 // holds the database's only writer).
 func worker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	f := newEnvFlags("worker", getenv, stderr)
+	f := envflag.New("worker", getenv, stderr)
 	common := bindCommon(f)
 	queueFlags := bindQueue(f, "4")
 	shutdownTimeout := f.String("shutdown-timeout", "SHUTDOWN_TIMEOUT", "30s", "how long items in progress may take to finish on shutdown")
-	if err := f.parse(args); err != nil {
+	if err := f.Parse(args); err != nil {
 		return err
 	}
 	logger, err := common.logger(stderr)

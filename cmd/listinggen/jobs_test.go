@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/listinggen/listinggen/openai/openaitest"
+	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/xuri/excelize/v2"
 )
 

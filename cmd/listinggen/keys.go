@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/listinggen/listinggen/internal/envflag"
+
 	"github.com/listinggen/listinggen"
 )
 
@@ -28,25 +30,25 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		return errors.New("keys: no subcommand given")
 	}
 	sub, args := args[0], args[1:]
-	f := newEnvFlags("keys "+sub, getenv, stderr)
+	f := envflag.New("keys "+sub, getenv, stderr)
 	common := bindCommon(f)
 	var tenant, scopes, name *string
 	switch sub {
 	case "create":
-		tenant = f.fs.String("tenant", "", "the tenant the key acts for")
-		scopes = f.fs.String("scopes", "read", "comma-separated scopes: read, write, admin")
-		name = f.fs.String("name", "", "a label to recognise the key by")
+		tenant = f.FlagSet.String("tenant", "", "the tenant the key acts for")
+		scopes = f.FlagSet.String("scopes", "read", "comma-separated scopes: read, write, admin")
+		name = f.FlagSet.String("name", "", "a label to recognise the key by")
 	case "list":
-		tenant = f.fs.String("tenant", "", "only this tenant's keys")
+		tenant = f.FlagSet.String("tenant", "", "only this tenant's keys")
 	case "revoke":
 	default:
 		fmt.Fprint(stderr, keysUsage)
 		return fmt.Errorf("keys: unknown subcommand %q", sub)
 	}
-	if err := f.fs.Parse(args); err != nil {
+	if err := f.Parse(args); err != nil {
 		return err
 	}
-	rest := f.fs.Args()
+	rest := f.Args()
 	if sub == "revoke" && len(rest) != 1 || sub != "revoke" && len(rest) != 0 {
 		fmt.Fprint(stderr, keysUsage)
 		return fmt.Errorf("keys %s: unexpected arguments %q", sub, strings.Join(rest, " "))

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/listinggen/listinggen/internal/sample"
-	"github.com/listinggen/listinggen/openai/openaitest"
 )
 
 type llmListing struct {

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/listinggen/listinggen/internal/sample"
-	"github.com/listinggen/listinggen/openai/openaitest"
 )
 
 // With no key, serve refuses any address but loopback and says how to

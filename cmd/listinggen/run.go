@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"strings"
 )
 
 const helpText = `listinggen rewrites supplier products into marketplace listings.
@@ -17,13 +15,10 @@ Usage:
   listinggen batch -i catalogue.xlsx -o results.xlsx --shops a,b [flags]
                                 a whole catalogue on the embedded default, with progress; resumable
   listinggen migrate  [flags]   apply database migrations and exit
-  listinggen eval     [what]    dedup evaluation: Abt-Buy F1, catalogue clusters, per-shop diversity, check latency
   listinggen keys     create|list|revoke   manage API keys
   listinggen help               show this help
 
-Development:
-  listinggen fake-llm [flags]   a fake OpenAI-compatible provider on loopback, with
-                                rate limits, latency and faults, for benchmarks
+The evaluation, benchmark and fake-provider tools are in listinggen-lab.
 
 Run "listinggen <command> -h" for a command's flags. Every flag can also be
 set by the environment variable shown in its help.
@@ -45,10 +40,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return batch(ctx, args[1:], getenv, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
-	case "fake-llm":
-		return fakeLLM(ctx, args[1:], getenv, stdout, stderr)
-	case "eval":
-		return eval(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return keys(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
@@ -57,34 +48,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	fmt.Fprint(stderr, helpText)
 	return fmt.Errorf("unknown command %q", args[0])
-}
-
-// envFlags binds a flag set to environment variables: the environment sets
-// the default and an explicit flag wins.
-type envFlags struct {
-	fs     *flag.FlagSet
-	getenv func(string) string
-}
-
-func newEnvFlags(name string, getenv func(string) string, stderr io.Writer) *envFlags {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return &envFlags{fs: fs, getenv: getenv}
-}
-
-func (f *envFlags) String(name, env, def, help string) *string {
-	if v := f.getenv(env); v != "" {
-		def = v
-	}
-	return f.fs.String(name, def, fmt.Sprintf("%s (env %s)", help, env))
-}
-
-func (f *envFlags) parse(args []string) error {
-	if err := f.fs.Parse(args); err != nil {
-		return err
-	}
-	if f.fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(f.fs.Args(), " "))
-	}
-	return nil
 }

@@ -14,17 +14,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/listinggen/listinggen/internal/envflag"
+
 	"github.com/google/uuid"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api"
+	"github.com/listinggen/listinggen/hashembed"
+	"github.com/listinggen/listinggen/images"
 	"github.com/listinggen/listinggen/jobs"
 	"github.com/listinggen/listinggen/openai"
 	"github.com/listinggen/listinggen/pipeline"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"
-	"github.com/listinggen/listinggen/pipeline/images"
-	"github.com/listinggen/listinggen/pipeline/rules"
 	"github.com/listinggen/listinggen/postgres"
+	"github.com/listinggen/listinggen/rules"
 	"github.com/listinggen/listinggen/sqlite"
 	"github.com/listinggen/listinggen/usage"
 )
@@ -40,7 +43,7 @@ type commonConfig struct {
 	efSearch    *string
 }
 
-func bindCommon(f *envFlags) commonConfig {
+func bindCommon(f *envflag.FlagSet) commonConfig {
 	return commonConfig{
 		databaseURL: f.String("database-url", "DATABASE_URL", "", "PostgreSQL (with pgvector) to use instead of the embedded SQLite store, e.g. postgres://user@host:5432/db"),
 		dataDir:     f.String("data-dir", "DATA_DIR", "./data", "directory for the SQLite database and files"),
@@ -137,9 +140,9 @@ func (c commonConfig) open(ctx context.Context, stderr io.Writer) (listinggen.St
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	f := newEnvFlags("migrate", getenv, stderr)
+	f := envflag.New("migrate", getenv, stderr)
 	common := bindCommon(f)
-	if err := f.parse(args); err != nil {
+	if err := f.Parse(args); err != nil {
 		return err
 	}
 	s, err := common.open(ctx, stderr)
@@ -162,12 +165,12 @@ func parseDrain(s string) (time.Duration, error) {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	f := newEnvFlags("serve", getenv, stderr)
+	f := envflag.New("serve", getenv, stderr)
 	common := bindCommon(f)
 	addr := f.String("addr", "LISTEN_ADDR", "127.0.0.1:8080", "address to listen on")
 	shutdownTimeout := f.String("shutdown-timeout", "SHUTDOWN_TIMEOUT", "30s", "how long in-flight requests may take to finish on shutdown")
 	queueFlags := bindQueue(f, "4")
-	if err := f.parse(args); err != nil {
+	if err := f.Parse(args); err != nil {
 		return err
 	}
 	logger, err := common.logger(stderr)
@@ -340,7 +343,7 @@ func buildPipeline(store listinggen.Store, dataDir string, getenv func(string) s
 		metrics.RegisterModel("embeddings", func() api.ModelStats { return modelStats(e.Stats()) })
 	}
 	if cfg.Embedder == nil {
-		if cfg.Embedder, err = dedup.NewHashing(dedup.DefaultHashingConfig()); err != nil {
+		if cfg.Embedder, err = hashembed.New(hashembed.DefaultConfig()); err != nil {
 			return fail(err)
 		}
 	}

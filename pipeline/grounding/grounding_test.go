@@ -10,7 +10,7 @@ import (
 	"github.com/listinggen/listinggen/internal/sample"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/grounding"
-	"github.com/listinggen/listinggen/pipeline/rules"
+	"github.com/listinggen/listinggen/rules"
 )
 
 func cup() *listinggen.Product {

@@ -1,7 +1,7 @@
-// Package dedup finds near-duplicate listings: an offline hashing embedder
-// and the verdict rules that turn similarity scores into unique / similar /
-// duplicate.
-package dedup
+// Package hashembed is the offline Embedder: feature hashing of character
+// n-grams. It needs no model and no network, so `make run` and the tests
+// embed real text deterministically.
+package hashembed
 
 import (
 	"context"
@@ -14,21 +14,21 @@ import (
 	"github.com/listinggen/listinggen"
 )
 
-// HashingConfig configures the hashing embedder.
-type HashingConfig struct {
+// Config configures the hashing embedder.
+type Config struct {
 	// Dimensions is the number of hash buckets (vector length).
 	Dimensions int
 	// MinN and MaxN bound the character n-gram sizes.
 	MinN, MaxN int
 }
 
-// DefaultHashingConfig: character 1-3-grams into 256 signed buckets. Bigrams
+// DefaultConfig: character 1-3-grams into 256 signed buckets. Bigrams
 // and trigrams carry most of the signal in Chinese titles, where words are
 // not separated by spaces.
-func DefaultHashingConfig() HashingConfig { return HashingConfig{Dimensions: 256, MinN: 1, MaxN: 3} }
+func DefaultConfig() Config { return Config{Dimensions: 256, MinN: 1, MaxN: 3} }
 
 // Validate reports every problem at once.
-func (c HashingConfig) Validate() error {
+func (c Config) Validate() error {
 	var errs []error
 	if c.Dimensions < 8 || c.Dimensions > 16384 {
 		errs = append(errs, fmt.Errorf("hashing embedder: Dimensions %d not in [8, 16384]", c.Dimensions))
@@ -39,33 +39,33 @@ func (c HashingConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Hashing embeds text by feature hashing of character n-grams: no model, no
+// Embedder embeds text by feature hashing of character n-grams: no model, no
 // network, deterministic, and good at the near-verbatim copies that
 // platforms punish (the same supplier title in two shops).
-type Hashing struct {
-	cfg HashingConfig
+type Embedder struct {
+	cfg Config
 }
 
-var _ listinggen.Embedder = (*Hashing)(nil)
+var _ listinggen.Embedder = (*Embedder)(nil)
 
-// NewHashing returns a hashing embedder.
-func NewHashing(cfg HashingConfig) (*Hashing, error) {
+// New returns a hashing embedder.
+func New(cfg Config) (*Embedder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Hashing{cfg: cfg}, nil
+	return &Embedder{cfg: cfg}, nil
 }
 
 // Model names the vector space, including every parameter that changes it.
-func (h *Hashing) Model() string {
+func (h *Embedder) Model() string {
 	return fmt.Sprintf("hashing-char%d-%d-d%d-v1", h.cfg.MinN, h.cfg.MaxN, h.cfg.Dimensions)
 }
 
 // Dimensions returns the vector length.
-func (h *Hashing) Dimensions() int { return h.cfg.Dimensions }
+func (h *Embedder) Dimensions() int { return h.cfg.Dimensions }
 
 // Embed returns one L2-normalised vector per text.
-func (h *Hashing) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+func (h *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	for i, t := range texts {
 		if err := ctx.Err(); err != nil {
@@ -77,7 +77,7 @@ func (h *Hashing) Embed(ctx context.Context, texts []string) ([][]float32, error
 }
 
 // Vector embeds one text.
-func (h *Hashing) Vector(text string) []float32 {
+func (h *Embedder) Vector(text string) []float32 {
 	runes := normalizeRunes(text)
 	v := make([]float64, h.cfg.Dimensions)
 	hasher := fnv.New64a()

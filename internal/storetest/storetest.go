@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/pipeline/dedup"
+	"github.com/listinggen/listinggen/hashembed"
 )
 
 // Opener returns a fresh, empty, migrated store; the suite closes it.
@@ -51,7 +51,7 @@ func mustShop(t *testing.T, s listinggen.Store, tenant, name, group string) *lis
 	return sh
 }
 
-var embedder, _ = dedup.NewHashing(dedup.DefaultHashingConfig())
+var embedder, _ = hashembed.New(hashembed.DefaultConfig())
 
 // newListing builds a listing whose vector embeds its title.
 func newListing(tenant, shopID, productID, title string) *listinggen.Listing {

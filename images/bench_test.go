@@ -12,7 +12,7 @@ import (
 // `vipsthumbnail -s 800x800 -o %s.jpg[Q=85]` does. scripts/bench-images.sh
 // runs both in the same run and prints the ratio.
 func BenchmarkMainVariant(b *testing.B) {
-	files, err := filepath.Glob("../../testdata/images/large/*.jpg")
+	files, err := filepath.Glob("../testdata/images/large/*.jpg")
 	if err != nil || len(files) == 0 {
 		b.Fatal("no large photos in testdata/images/large")
 	}

@@ -23,7 +23,7 @@ import (
 
 // testdata is the repository's testdata/images (copies of the shared
 // photos; tests never read outside the repository).
-const testdata = "../../testdata/images"
+const testdata = "../testdata/images"
 
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()

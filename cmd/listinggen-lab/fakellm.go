@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/listinggen/listinggen/openai/openaitest"
+	"github.com/listinggen/listinggen/internal/envflag"
+
+	"github.com/listinggen/listinggen/internal/openaitest"
 )
 
 // fakeLLM runs openaitest's fake OpenAI-compatible provider on a loopback
@@ -16,14 +18,14 @@ import (
 // (LLM_PROVIDER=openai LLM_BASE_URL=http://127.0.0.1:8081/v1) at a provider
 // with known limits, latency and faults, without a network or a bill.
 func fakeLLM(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	f := newEnvFlags("fake-llm", getenv, stderr)
+	f := envflag.New("fake-llm", getenv, stderr)
 	addr := f.String("addr", "FAKE_LLM_ADDR", "127.0.0.1:8081", "loopback address to listen on")
 	rpm := f.String("rpm", "FAKE_LLM_RPM", "0", "requests per minute before it answers 429 (0: no limit)")
 	tpm := f.String("tpm", "FAKE_LLM_TPM", "0", "tokens per minute before it answers 429 (0: no limit)")
 	latency := f.String("latency", "FAKE_LLM_LATENCY", "0s", "answer latency, one duration or a range min-max such as 300ms-1500ms")
 	faults := f.String("faults", "FAKE_LLM_FAULTS", "", "fault rates such as 429=0.01,500=0.01,invent=0.02 (faults: "+faultNames()+")")
 	seed := f.String("seed", "FAKE_LLM_SEED", "1", "seed of the fault draws, for reproducible runs")
-	if err := f.parse(args); err != nil {
+	if err := f.Parse(args); err != nil {
 		return err
 	}
 	var cfg openaitest.Config

@@ -12,11 +12,15 @@ import (
 	"sort"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/listinggen/listinggen/internal/envflag"
+
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/hashembed"
 	"github.com/listinggen/listinggen/pipeline"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"
-	"github.com/listinggen/listinggen/pipeline/rules"
+	"github.com/listinggen/listinggen/rules"
 	"github.com/listinggen/listinggen/sqlite"
 )
 
@@ -44,16 +48,16 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		what, args = args[0], args[1:]
 	}
-	fs := newEnvFlags("eval "+what, func(string) string { return "" }, stderr)
-	pairs := fs.fs.String("pairs", evalFiles.pairs, "labelled pairs to report (JSON lines)")
-	tune := fs.fs.String("tune-on", evalFiles.tune, "labelled pairs the threshold is tuned on, never the reported file")
-	curve := fs.fs.String("curve", "", "write the precision-recall curves to this SVG file")
-	catalogue := fs.fs.String("catalogue", evalFiles.catalogue, "products, one JSON object a line")
-	truth := fs.fs.String("truth", evalFiles.truth, "true clusters: {\"cluster\": n, \"ids\": [...]} a line")
-	shops := fs.fs.Int("shops", 10, "shops of one group the catalogue is generated for (diversity, latency)")
-	queries := fs.fs.Int("queries", 300, "dedup checks timed (latency)")
-	fs.fs.Usage = func() { fmt.Fprint(stderr, evalUsage); fs.fs.PrintDefaults() }
-	if err := fs.parse(args); err != nil {
+	fs := envflag.New("eval "+what, func(string) string { return "" }, stderr)
+	pairs := fs.FlagSet.String("pairs", evalFiles.pairs, "labelled pairs to report (JSON lines)")
+	tune := fs.FlagSet.String("tune-on", evalFiles.tune, "labelled pairs the threshold is tuned on, never the reported file")
+	curve := fs.FlagSet.String("curve", "", "write the precision-recall curves to this SVG file")
+	catalogue := fs.FlagSet.String("catalogue", evalFiles.catalogue, "products, one JSON object a line")
+	truth := fs.FlagSet.String("truth", evalFiles.truth, "true clusters: {\"cluster\": n, \"ids\": [...]} a line")
+	shops := fs.FlagSet.Int("shops", 10, "shops of one group the catalogue is generated for (diversity, latency)")
+	queries := fs.FlagSet.Int("queries", 300, "dedup checks timed (latency)")
+	fs.FlagSet.Usage = func() { fmt.Fprint(stderr, evalUsage); fs.FlagSet.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	run := map[string]func() error{
@@ -175,7 +179,7 @@ func offlinePipeline(ctx context.Context) (*pipeline.Pipeline, *sqlite.Store, fu
 	}
 	cfg := sqlite.DefaultConfig()
 	cfg.Path = filepath.Join(dir, "eval.db")
-	store, err := sqlite.Open(ctx, cfg, time.Now, newID)
+	store, err := sqlite.Open(ctx, cfg, time.Now, func() string { return uuid.Must(uuid.NewV7()).String() })
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, nil, err
@@ -191,7 +195,7 @@ func offlinePipeline(ctx context.Context) (*pipeline.Pipeline, *sqlite.Store, fu
 		cleanup()
 		return nil, nil, nil, err
 	}
-	emb, err := dedup.NewHashing(dedup.DefaultHashingConfig())
+	emb, err := hashembed.New(hashembed.DefaultConfig())
 	if err != nil {
 		cleanup()
 		return nil, nil, nil, err
@@ -244,7 +248,7 @@ type TitlePair struct {
 // new group and measures how far apart each product's titles are, with the
 // embedder and threshold the dedup check uses.
 func generateForGroup(ctx context.Context, p *pipeline.Pipeline, store listinggen.Store, products []listinggen.Product, nShops int) (*DiversityResult, error) {
-	emb, err := dedup.NewHashing(dedup.DefaultHashingConfig())
+	emb, err := hashembed.New(hashembed.DefaultConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +355,7 @@ func (r LatencyResult) Ratio() float64 {
 // first shop and its group, verified and not, alternating so that both see
 // the same machine load.
 func checkLatency(ctx context.Context, r *DiversityResult, queries int) (LatencyResult, error) {
-	emb, err := dedup.NewHashing(dedup.DefaultHashingConfig())
+	emb, err := hashembed.New(hashembed.DefaultConfig())
 	if err != nil {
 		return LatencyResult{}, err
 	}

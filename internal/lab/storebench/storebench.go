@@ -41,10 +41,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/pipeline/dedup"
+	"github.com/listinggen/listinggen/hashembed"
+	"github.com/listinggen/listinggen/internal/storetest"
 	"github.com/listinggen/listinggen/postgres"
 	"github.com/listinggen/listinggen/sqlite"
-	"github.com/listinggen/listinggen/storetest"
 )
 
 // Config sizes a run.
@@ -213,7 +213,7 @@ func (c Config) logf(format string, args ...any) {
 }
 
 func generate(c Config) (*data, error) {
-	emb, err := dedup.NewHashing(dedup.DefaultHashingConfig())
+	emb, err := hashembed.New(hashembed.DefaultConfig())
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/listinggen/listinggen/internal/sample"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"
-	"github.com/listinggen/listinggen/pipeline/rules"
+	"github.com/listinggen/listinggen/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

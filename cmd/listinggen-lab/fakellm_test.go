@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/sample"
+	"github.com/listinggen/listinggen/openai"
+	"github.com/listinggen/listinggen/pipeline/compliance"
+)
+
+// The fake-llm command serves a provider that a real server can use, and
+// refuses bad flags and non-loopback addresses.
+func TestFakeLLMCommand(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	env := map[string]string{"FAKE_LLM_ADDR": addr, "FAKE_LLM_LATENCY": "1ms-5ms", "FAKE_LLM_RPM": "6000"}
+	go func() {
+		errc <- run(ctx, []string{"fake-llm"}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, io.Discard)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("fake-llm did not start listening")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The real client, as a server started with LLM_BASE_URL would use it.
+	cfg, err := openai.PresetConfig("openai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BaseURL, cfg.APIKey, cfg.Model = "http://"+addr+"/v1", "sk-test", "fake-4o"
+	rw, err := openai.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := compliance.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p listinggen.Product
+	if err := json.Unmarshal(sample.RawLines(t)[0], &p); err != nil {
+		t.Fatal(err)
+	}
+	out, err := rw.Rewrite(ctx, listinggen.RewriteRequest{
+		Product: &p, Shop: &listinggen.Shop{ID: "shop-1", Platform: listinggen.PlatformDouyin},
+		Rules: checker.Rules(listinggen.PlatformDouyin), Seed: 1,
+	})
+	if err != nil || out.Copy.Title == "" || out.Provenance.PromptTokens == 0 {
+		t.Fatalf("rewrite through fake-llm: %+v, %v", out, err)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("fake-llm after cancel: %v", err)
+	}
+
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"FAKE_LLM_ADDR": "0.0.0.0:0"}, "not a loopback address"},
+		{map[string]string{"FAKE_LLM_RPM": "-1"}, "rpm"},
+		{map[string]string{"FAKE_LLM_LATENCY": "2s-1s"}, "latency"},
+		{map[string]string{"FAKE_LLM_FAULTS": "teapot=0.5"}, "faults"},
+		{map[string]string{"FAKE_LLM_FAULTS": "429=2"}, "faults"},
+	} {
+		err := run(context.Background(), []string{"fake-llm"}, func(k string) string { return c.env[k] }, strings.NewReader(""), io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want it to mention %q", c.env, err, c.want)
+		}
+	}
+}
