@@ -137,6 +137,12 @@ type ImageVariant struct {
 	SHA256 string `json:"sha256"`
 }
 
+// ImageVariantURL is the path under which the API serves a variant: the URL
+// a listing stores, so that a client can fetch the image it describes.
+func ImageVariantURL(sha256, name string) string {
+	return "/v1/images/" + sha256 + "/" + name + ".jpg"
+}
+
 // ImageError says why one source image could not be used.
 type ImageError struct {
 	URL    string `json:"url"`
@@ -261,11 +267,16 @@ type ListingService interface {
 	SimilarListings(ctx context.Context, tenantID string, q SimilarQuery) ([]SimilarListing, error)
 }
 
-// Store is everything the service persists.
+// Store is everything the service persists, as one interface that every
+// store implements in full (the conformance suite in internal/storetest
+// checks each part), so that no caller has to ask a store what it can do.
 type Store interface {
 	ShopService
 	ListingService
+	ImageHashSearcher
 	UsageService
+	JobStore
+	SecurityStore
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 	Close() error

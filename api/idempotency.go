@@ -28,7 +28,7 @@ const IdempotencyHeader = "Idempotency-Key"
 func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		key := c.Request().Header.Get(IdempotencyHeader)
-		if key == "" || s.security == nil {
+		if key == "" {
 			return next(c)
 		}
 		if len(key) > 255 || !printableASCII(key) {
@@ -48,7 +48,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			CreatedAt: now, ExpiresAt: now.Add(s.cfg.IdempotencyTTL)}
 		// A claim older than the longest a request may run belongs to a
 		// process that died mid-request: it may be taken over.
-		got, claimed, err := s.security.ClaimIdempotencyKey(req.Context(), rec, s.cfg.RequestTimeout+30*time.Second)
+		got, claimed, err := s.deps.Store.ClaimIdempotencyKey(req.Context(), rec, s.cfg.RequestTimeout+30*time.Second)
 		if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (s *Server) runClaimed(c echo.Context, next echo.HandlerFunc, rec *listingg
 		if !stored {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
 			defer cancel()
-			if rerr := s.security.ReleaseIdempotencyKey(ctx, rec.TenantID, rec.Key); rerr != nil {
+			if rerr := s.deps.Store.ReleaseIdempotencyKey(ctx, rec.TenantID, rec.Key); rerr != nil {
 				s.deps.Logger.Error("could not release an idempotency key", "err", rerr, "tenant", rec.TenantID)
 			}
 		}
@@ -102,7 +102,7 @@ func (s *Server) runClaimed(c echo.Context, next echo.HandlerFunc, rec *listingg
 		rec.Done, rec.Status, rec.ContentType, rec.Body = true, status, orig.Header().Get(echo.HeaderContentType), buf.body.Bytes()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
 		defer cancel()
-		if err := s.security.CompleteIdempotencyKey(ctx, rec); err != nil {
+		if err := s.deps.Store.CompleteIdempotencyKey(ctx, rec); err != nil {
 			// The work is committed; the retry will re-run it, and the
 			// listings' own idempotency makes that harmless.
 			s.deps.Logger.Error("could not store an idempotent response", "err", err, "tenant", rec.TenantID)

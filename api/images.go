@@ -24,14 +24,12 @@ func (s *Server) getImage(c echo.Context) error {
 		return listinggen.Errorf(listinggen.ENOTFOUND, "image not found")
 	}
 	// Blobs are shared by content; a tenant reads only those it made.
-	if s.security != nil {
-		owned, err := s.security.ImageOwned(c.Request().Context(), tenant(c), key)
-		if err != nil {
-			return err
-		}
-		if !owned {
-			return listinggen.Errorf(listinggen.ENOTFOUND, "image not found")
-		}
+	owned, err := s.deps.Store.ImageOwned(c.Request().Context(), tenant(c), key)
+	if err != nil {
+		return err
+	}
+	if !owned {
+		return listinggen.Errorf(listinggen.ENOTFOUND, "image not found")
 	}
 	rc, info, err := s.deps.Blobs.Open(c.Request().Context(), key)
 	if err != nil {
@@ -103,22 +101,12 @@ func (s *Server) postImage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.security != nil {
-		keys := make([]string, len(img.Variants))
-		for i, v := range img.Variants {
-			keys[i] = v.SHA256
-		}
-		if err := s.security.AddImageOwner(c.Request().Context(), tenant(c), keys); err != nil {
-			return err
-		}
+	variants, err := s.deps.Pipeline.KeepImage(c.Request().Context(), tenant(c), *img)
+	if err != nil {
+		return err
 	}
 	out := map[string]any{"url": img.URL, "format": img.Format, "width": img.Width, "height": img.Height, "bytes": img.Bytes,
 		"sha256": img.SHA256, "phash": img.PHash.String()}
-	var variants []listinggen.ImageVariant
-	for _, v := range img.Variants {
-		variants = append(variants, listinggen.ImageVariant{Name: v.Name, URL: "/v1/images/" + v.SHA256 + "/" + v.Name + ".jpg",
-			Width: v.Width, Height: v.Height, Bytes: v.Bytes, SHA256: v.SHA256})
-	}
 	out["variants"] = variants
 	return c.JSON(http.StatusCreated, out)
 }

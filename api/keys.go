@@ -12,19 +12,8 @@ import (
 // lists, creates and revokes its own tenant's keys; another tenant's key id
 // is not found.
 
-func (s *Server) keyStore() (listinggen.APIKeyService, error) {
-	if s.security == nil {
-		return nil, listinggen.Errorf(listinggen.EUNAVAILABLE, "this store keeps no API keys")
-	}
-	return s.security, nil
-}
-
 func (s *Server) listKeys(c echo.Context) error {
-	ks, err := s.keyStore()
-	if err != nil {
-		return err
-	}
-	list, err := ks.ListAPIKeys(c.Request().Context(), tenant(c))
+	list, err := s.deps.Store.ListAPIKeys(c.Request().Context(), tenant(c))
 	if err != nil {
 		return err
 	}
@@ -38,10 +27,6 @@ type keyCreateRequest struct {
 
 // createKey mints a key for the caller's tenant and shows its token once.
 func (s *Server) createKey(c echo.Context) error {
-	ks, err := s.keyStore()
-	if err != nil {
-		return err
-	}
 	var req keyCreateRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -61,25 +46,21 @@ func (s *Server) createKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := ks.CreateAPIKey(c.Request().Context(), k); err != nil {
+	if err := s.deps.Store.CreateAPIKey(c.Request().Context(), k); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"key": k, "token": token})
 }
 
 func (s *Server) revokeKey(c echo.Context) error {
-	ks, err := s.keyStore()
-	if err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
-	k, err := ks.FindAPIKey(ctx, c.Param("id"))
+	k, err := s.deps.Store.FindAPIKey(ctx, c.Param("id"))
 	if listinggen.ErrorCode(err) == listinggen.ENOTFOUND || err == nil && k.TenantID != tenant(c) {
 		return listinggen.Errorf(listinggen.ENOTFOUND, "API key %q not found", c.Param("id"))
 	} else if err != nil {
 		return err
 	}
-	if err := ks.RevokeAPIKey(ctx, k.ID, s.now()); err != nil {
+	if err := s.deps.Store.RevokeAPIKey(ctx, k.ID, s.now()); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -114,9 +114,6 @@ type Deps struct {
 type Server struct {
 	cfg  Config
 	deps Deps
-	// security is the store's key, idempotency and image-owner records
-	// (nil when the store keeps none: then only open mode works).
-	security listinggen.SecurityStore
 	scopes   routeScopes
 	now      func() time.Time
 	// pipelineSlots bounds concurrent pipeline runs (ModelConcurrency).
@@ -135,12 +132,8 @@ func NewServer(cfg Config, deps Deps) (*echo.Echo, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.security, _ = deps.Store.(listinggen.SecurityStore)
-	if s.security == nil && !cfg.Open {
-		return nil, errors.New("api: the store keeps no API keys, so only Open mode can serve")
-	}
-	if deps.Keys == nil && s.security != nil {
-		deps.Keys = keyVerifier{s.security}
+	if deps.Keys == nil {
+		deps.Keys = keyVerifier{deps.Store}
 	}
 	ui, err := web.New(cfg.UI, web.Deps{Store: deps.Store, Rules: deps.Pipeline.ShopRules, Keys: deps.Keys, Jobs: deps.Jobs, Logger: deps.Logger})
 	if err != nil {
@@ -162,11 +155,7 @@ func NewServer(cfg Config, deps Deps) (*echo.Echo, error) {
 	// Before authentication: it refuses cross-site and token-less browser
 	// requests and turns a UI session into the key the API checks.
 	e.Use(ui.Guard)
-	if s.security != nil {
-		e.Use(newAuthenticator(s.security, cfg.Open, s.now).middleware(s.scopes))
-	} else {
-		e.Use(openTenant)
-	}
+	e.Use(newAuthenticator(deps.Store, cfg.Open, s.now).middleware(s.scopes))
 	e.Use(newKeyLimiter(cfg.RateLimit, s.now).middleware)
 	e.Use(validateRequests(deps.Spec, s.bodyLimit, isUpload))
 	s.routes(e)
@@ -292,16 +281,6 @@ func withTimeout(d func(*http.Request) time.Duration) echo.MiddlewareFunc {
 			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)
 		}
-	}
-}
-
-// openTenant runs every request as the default tenant: the server's mode
-// when its store keeps no API keys. Handlers never pick a tenant
-// themselves; the authenticator (auth.go) sets it otherwise.
-func openTenant(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Set("tenant", listinggen.DefaultTenant)
-		return next(c)
 	}
 }
 

@@ -99,13 +99,11 @@ func (p *Pipeline) images(ctx context.Context, st *State) error {
 		li := &st.Images[img.Index]
 		li.Status, li.Format, li.Width, li.Height, li.Bytes = listinggen.ImagesReady, string(img.Format), img.Width, img.Height, img.Bytes
 		li.SHA256, li.PHash = img.SHA256, img.PHash.String()
-		for _, v := range img.Variants {
-			li.Variants = append(li.Variants, listinggen.ImageVariant{Name: v.Name, URL: p.imageURL(v.SHA256, v.Name),
-				Width: v.Width, Height: v.Height, Bytes: v.Bytes, SHA256: v.SHA256})
+		variants, err := p.KeepImage(ctx, st.TenantID, img)
+		if err != nil {
+			return err
 		}
-	}
-	if err := p.recordOwner(ctx, st.TenantID, res.Images); err != nil {
-		return err
+		li.Variants = variants
 	}
 	for _, e := range res.Errors {
 		if p.cfg.Observer != nil {
@@ -126,27 +124,24 @@ func (p *Pipeline) images(ctx context.Context, st *State) error {
 	return nil
 }
 
-// recordOwner notes that the tenant made these variants, before the
-// listing that links them is saved.
-func (p *Pipeline) recordOwner(ctx context.Context, tenantID string, imgs []images.Image) error {
-	if p.owners == nil {
-		return nil
+// KeepImage records the tenant as the owner of an image's variants, before
+// anything that links them is saved (blobs are shared by content, and a
+// tenant may read only those it made), and returns the variants as a
+// listing holds them.
+func (p *Pipeline) KeepImage(ctx context.Context, tenantID string, img images.Image) ([]listinggen.ImageVariant, error) {
+	keys := make([]string, len(img.Variants))
+	variants := make([]listinggen.ImageVariant, len(img.Variants))
+	for i, v := range img.Variants {
+		keys[i] = v.SHA256
+		variants[i] = listinggen.ImageVariant{Name: v.Name, URL: listinggen.ImageVariantURL(v.SHA256, v.Name),
+			Width: v.Width, Height: v.Height, Bytes: v.Bytes, SHA256: v.SHA256}
 	}
-	var keys []string
-	for _, img := range imgs {
-		for _, v := range img.Variants {
-			keys = append(keys, v.SHA256)
+	if len(keys) > 0 {
+		if err := p.cfg.Store.AddImageOwner(ctx, tenantID, keys); err != nil {
+			return nil, err
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
-	return p.owners.AddImageOwner(ctx, tenantID, keys)
-}
-
-// imageURL is where the API serves a variant.
-func (p *Pipeline) imageURL(key, variant string) string {
-	return "/v1/images/" + key + "/" + variant + ".jpg"
+	return variants, nil
 }
 
 func noMainImage(sources int) string {
@@ -175,7 +170,7 @@ func (p *Pipeline) ImageSpec(platform listinggen.Platform) (images.Spec, bool) {
 // field: there is nothing to fetch with.
 func (p *Pipeline) HashImages(ctx context.Context, field string, urls []string) ([]uint64, []listinggen.ImageError, error) {
 	if p.cfg.Images == nil {
-		return nil, nil, listinggen.Invalid([]listinggen.FieldError{{Field: field, Message: "image processing is off (IMAGES=off); send image_phashes instead"}})
+		return nil, nil, listinggen.Invalid([]listinggen.FieldError{{Field: field, Message: "image processing is off on this server; send image_phashes instead"}})
 	}
 	inputs := make([]images.Input, len(urls))
 	for i, u := range urls {

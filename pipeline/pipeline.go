@@ -146,9 +146,6 @@ type Pipeline struct {
 	redraw   []Step
 	specs    map[listinggen.Platform]images.Spec
 	verified *dedup.Verified
-	// owners records which tenant made which image blob, when the store
-	// keeps that (the API serves a tenant only its own images).
-	owners listinggen.ImageOwnerService
 }
 
 // New builds the standard pipeline.
@@ -169,7 +166,6 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	p := &Pipeline{cfg: cfg, specs: specs, verified: &dedup.Verified{Store: cfg.Store, Verifier: dedup.NewVerifier(weights),
 		Confirmer: cfg.Confirmer, Config: cfg.Dedup}}
-	p.owners, _ = cfg.Store.(listinggen.ImageOwnerService)
 	p.steps = []Step{
 		{"normalise", p.normalise},
 		{"reuse", p.reuse},

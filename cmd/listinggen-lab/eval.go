@@ -17,6 +17,7 @@ import (
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/hashembed"
+	"github.com/listinggen/listinggen/internal/lab/dedupeval"
 	"github.com/listinggen/listinggen/pipeline"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"
@@ -82,13 +83,13 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return f()
 }
 
-func readPairsFile(path string) ([]dedup.Pair, error) {
+func readPairsFile(path string) ([]dedupeval.Pair, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	ps, err := dedup.ReadPairs(f)
+	ps, err := dedupeval.ReadPairs(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -107,7 +108,7 @@ func evalPairs(w io.Writer, pairsPath, tunePath, curvePath string) error {
 	if err != nil {
 		return err
 	}
-	r := dedup.EvaluatePairs(tune, test, dedup.NewVerifier(dedup.DefaultWeights()))
+	r := dedupeval.EvaluatePairs(tune, test, dedup.NewVerifier(dedup.DefaultWeights()))
 	fmt.Fprintf(w, "== dedup pairs: %s (%d pairs), threshold tuned on %s (%d pairs)\n", pairsPath, len(test), tunePath, len(tune))
 	fmt.Fprintf(w, "%-26s %s\n", "verifier (evidence)", r.Test)
 	fmt.Fprintf(w, "%-26s %s\n", "baseline (trigram cosine)", r.BaselineTest)
@@ -117,9 +118,9 @@ func evalPairs(w io.Writer, pairsPath, tunePath, curvePath string) error {
 		if err != nil {
 			return err
 		}
-		err = dedup.CurveSVG(f, "precision-recall on "+filepath.Base(pairsPath),
-			map[string][]dedup.Metrics{"verifier": r.Curve, "trigram cosine": r.BaselineCurve},
-			map[string]dedup.Metrics{"verifier": r.Test, "trigram cosine": r.BaselineTest})
+		err = dedupeval.CurveSVG(f, "precision-recall on "+filepath.Base(pairsPath),
+			map[string][]dedupeval.Metrics{"verifier": r.Curve, "trigram cosine": r.BaselineCurve},
+			map[string]dedupeval.Metrics{"verifier": r.Test, "trigram cosine": r.BaselineTest})
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -137,7 +138,7 @@ func readCatalogue(path string) ([]listinggen.Product, error) {
 		return nil, err
 	}
 	defer f.Close()
-	ps, err := dedup.ReadProducts(f)
+	ps, err := dedupeval.ReadProducts(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -154,7 +155,7 @@ func evalClusters(w io.Writer, cataloguePath, truthPath string) error {
 		return err
 	}
 	defer f.Close()
-	truth, err := dedup.ReadTruth(f, ps)
+	truth, err := dedupeval.ReadTruth(f, ps)
 	if err != nil {
 		return fmt.Errorf("%s: %w", truthPath, err)
 	}
@@ -162,7 +163,7 @@ func evalClusters(w io.Writer, cataloguePath, truthPath string) error {
 	start := time.Now()
 	got := dedup.Cluster(ps, cfg)
 	took := time.Since(start)
-	m := dedup.PairwiseF1(got, truth)
+	m := dedupeval.PairwiseF1(got, truth)
 	m.Threshold = cfg.Threshold
 	fmt.Fprintf(w, "== catalogue clusters: %s (%d products), truth %s\n", cataloguePath, len(ps), truthPath)
 	fmt.Fprintf(w, "%-26s %s; %d clusters in %v\n", "pairwise", m, len(dedup.Groups(got)), took.Round(time.Millisecond))
@@ -381,7 +382,7 @@ func checkLatency(ctx context.Context, r *DiversityResult, queries int) (Latency
 		if err != nil {
 			return out, err
 		}
-		brep, err := dedup.Check(ctx, r.store, cfg, dedup.Query{TenantID: listinggen.DefaultTenant, Shop: shop, Vector: vec[0], Model: emb.Model()})
+		brep, err := dedupeval.CosineCheck(ctx, r.store, cfg, dedup.Query{TenantID: listinggen.DefaultTenant, Shop: shop, Vector: vec[0], Model: emb.Model()})
 		if err != nil {
 			return out, err
 		}

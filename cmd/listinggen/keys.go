@@ -58,10 +58,6 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	defer store.Close()
-	sec, ok := store.(listinggen.SecurityStore)
-	if !ok {
-		return fmt.Errorf("keys: the %T store cannot keep API keys", store)
-	}
 	switch sub {
 	case "create":
 		sc, err := listinggen.ParseScopes(*scopes)
@@ -72,13 +68,13 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err != nil {
 			return fmt.Errorf("--tenant: %s", listinggen.ErrorMessage(err))
 		}
-		if err := sec.CreateAPIKey(ctx, k); err != nil {
+		if err := store.CreateAPIKey(ctx, k); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "created key %s for tenant %s with scopes %s; it is shown once, store it now:\n", k.ID, k.TenantID, listinggen.JoinScopes(k.Scopes))
 		fmt.Fprintln(stdout, token)
 	case "list":
-		list, err := sec.ListAPIKeys(ctx, *tenant)
+		list, err := store.ListAPIKeys(ctx, *tenant)
 		if err != nil {
 			return err
 		}
@@ -90,7 +86,7 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		return tw.Flush()
 	case "revoke":
-		if err := sec.RevokeAPIKey(ctx, rest[0], time.Now()); err != nil {
+		if err := store.RevokeAPIKey(ctx, rest[0], time.Now()); err != nil {
 			return fmt.Errorf("keys revoke: %s", listinggen.ErrorMessage(err))
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", rest[0])

@@ -199,9 +199,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	metrics := api.NewMetrics()
-	if js, ok := store.(listinggen.JobStore); ok {
-		registerQueueGauges(metrics, js, logger)
-	}
+	registerQueueGauges(metrics, store, logger)
 	registerVectorCacheGauges(metrics, store)
 	svc, err := buildPipeline(store, *common.dataDir, getenv, logger, metrics)
 	if err != nil {

@@ -7,16 +7,6 @@ import (
 	"github.com/listinggen/listinggen"
 )
 
-// jobStore is a store that also keeps batch jobs (both backends do).
-func jobStore(t *testing.T, s listinggen.Store) listinggen.JobStore {
-	t.Helper()
-	js, ok := s.(listinggen.JobStore)
-	if !ok {
-		t.Skip("the store keeps no batch jobs")
-	}
-	return js
-}
-
 // itemOutcome is how an item of a test job ends: its state and, when
 // done, the listing it recorded.
 type itemOutcome struct {
@@ -71,7 +61,7 @@ func mustJob(t *testing.T, js listinggen.JobStore, tenant string, outcomes []ite
 // job's items recorded, each once, newest first, paged, combined with the
 // other filters, and never another tenant's.
 func testJobListingFilter(t *testing.T, s listinggen.Store) {
-	js := jobStore(t, s)
+	js := s
 	a := mustShop(t, s, "t1", "A", "")
 	b := mustShop(t, s, "t1", "B", "")
 	l1 := mustCreate(t, s, newListing("t1", a.ID, "p1", "保温杯"))
@@ -135,7 +125,7 @@ func testJobListingFilter(t *testing.T, s listinggen.Store) {
 // a job's items in (row, shop) order filtered by state, both paged with
 // cursors, and neither reachable from another tenant.
 func testJobsAndItems(t *testing.T, s listinggen.Store) {
-	js := jobStore(t, s)
+	js := s
 	a := mustShop(t, s, "t1", "A", "")
 	b := mustShop(t, s, "t1", "B", "")
 	l1 := mustCreate(t, s, newListing("t1", a.ID, "p1", "保温杯"))

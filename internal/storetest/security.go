@@ -9,17 +9,8 @@ import (
 	"github.com/listinggen/listinggen"
 )
 
-func security(t *testing.T, s listinggen.Store) listinggen.SecurityStore {
-	t.Helper()
-	sec, ok := s.(listinggen.SecurityStore)
-	if !ok {
-		t.Fatalf("%T does not implement listinggen.SecurityStore", s)
-	}
-	return sec
-}
-
 func testAPIKeys(t *testing.T, store listinggen.Store) {
-	s := security(t, store)
+	s := store
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	if n, err := s.CountActiveAPIKeys(ctx); err != nil || n != 0 {
 		t.Fatalf("CountActiveAPIKeys on an empty store = %d, %v", n, err)
@@ -74,7 +65,7 @@ func testAPIKeys(t *testing.T, store listinggen.Store) {
 }
 
 func testIdempotency(t *testing.T, store listinggen.Store) {
-	s := security(t, store)
+	s := store
 	now := time.Now().UTC()
 	rec := func(tenant, key, hash string, created time.Time) *listinggen.IdempotencyRecord {
 		return &listinggen.IdempotencyRecord{TenantID: tenant, Key: key, RequestHash: hash, CreatedAt: created, ExpiresAt: created.Add(24 * time.Hour)}
@@ -146,7 +137,7 @@ func testIdempotency(t *testing.T, store listinggen.Store) {
 }
 
 func testImageOwners(t *testing.T, store listinggen.Store) {
-	s := security(t, store)
+	s := store
 	if err := s.AddImageOwner(ctx, "t1", []string{"aa", "bb"}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,11 @@ import (
 	"github.com/listinggen/listinggen"
 )
 
-// Store is what a verified check reads: candidates by vector, the
-// candidates themselves, and (when the store implements
-// listinggen.ImageHashSearcher) candidates by image.
+// Store is what a verified check reads: candidates by vector and by
+// image, and the candidates themselves.
 type Store interface {
-	Searcher
+	SimilarListings(ctx context.Context, tenantID string, q listinggen.SimilarQuery) ([]listinggen.SimilarListing, error)
+	listinggen.ImageHashSearcher
 	FindListing(ctx context.Context, tenantID, id string) (*listinggen.Listing, error)
 	FindListings(ctx context.Context, tenantID string, filter listinggen.ListingFilter) (listinggen.Page[*listinggen.Listing], error)
 	FindShop(ctx context.Context, tenantID, id string) (*listinggen.Shop, error)
@@ -111,14 +111,14 @@ func (v *Verified) Check(ctx context.Context, q VerifiedQuery) (listinggen.Dedup
 			addID(h.ListingID)
 		}
 	}
-	if is, ok := v.Store.(listinggen.ImageHashSearcher); ok && len(q.Item.PHashes) > 0 {
+	if len(q.Item.PHashes) > 0 {
 		if len(imageQ.Hashes) > listinggen.MaxImageHashQuery {
 			for i := range imageScopes {
 				imageScopes[i].Hashes = imageScopes[i].Hashes[:listinggen.MaxImageHashQuery]
 			}
 		}
 		for _, iq := range imageScopes {
-			hits, err := is.SimilarImages(ctx, q.TenantID, iq)
+			hits, err := v.Store.SimilarImages(ctx, q.TenantID, iq)
 			if err != nil {
 				return report, err
 			}

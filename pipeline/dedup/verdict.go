@@ -1,11 +1,9 @@
 package dedup
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/listinggen/listinggen"
 )
@@ -62,11 +60,6 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Searcher is the part of the Store the dedup check needs.
-type Searcher interface {
-	SimilarListings(ctx context.Context, tenantID string, q listinggen.SimilarQuery) ([]listinggen.SimilarListing, error)
-}
-
 // Query is one dedup check: a vector against the listings of a shop and,
 // if the shop belongs to a group, of every shop in that group.
 type Query struct {
@@ -75,47 +68,6 @@ type Query struct {
 	Vector    []float32
 	Model     string
 	ExcludeID string
-}
-
-// Check finds the nearest existing listings and gives the verdict of the
-// best one. Matches below SimilarThreshold are not reported.
-func Check(ctx context.Context, s Searcher, cfg Config, q Query) (listinggen.DedupReport, error) {
-	report := listinggen.DedupReport{Verdict: listinggen.VerdictUnique, Scope: "shop", Matches: []listinggen.DedupMatch{}}
-	base := listinggen.SimilarQuery{Vector: q.Vector, Model: q.Model, K: cfg.K, ExcludeID: q.ExcludeID}
-	scopes := []listinggen.SimilarQuery{base}
-	scopes[0].ShopID = q.Shop.ID
-	if q.Shop.Group != "" {
-		report.Scope = "group"
-		g := base
-		g.Group = q.Shop.Group
-		scopes = append(scopes, g)
-	}
-	seen := map[string]bool{}
-	for _, sq := range scopes {
-		hits, err := s.SimilarListings(ctx, q.TenantID, sq)
-		if err != nil {
-			return report, err
-		}
-		for _, h := range hits {
-			if seen[h.ListingID] || h.Score < cfg.SimilarThreshold {
-				continue
-			}
-			seen[h.ListingID] = true
-			kind := "same_shop"
-			if h.ShopID != q.Shop.ID {
-				kind = "same_group"
-			}
-			report.Matches = append(report.Matches, listinggen.DedupMatch{ListingID: h.ListingID, ShopID: h.ShopID, Score: round(h.Score), Kind: kind})
-		}
-	}
-	sortMatches(report.Matches)
-	if len(report.Matches) > cfg.K {
-		report.Matches = report.Matches[:cfg.K]
-	}
-	if len(report.Matches) > 0 {
-		report.Verdict = Verdict(cfg, report.Matches[0].Score)
-	}
-	return report, nil
 }
 
 // Verdict classifies one similarity score.
@@ -127,10 +79,6 @@ func Verdict(cfg Config, score float64) listinggen.Verdict {
 		return listinggen.VerdictSimilar
 	}
 	return listinggen.VerdictUnique
-}
-
-func sortMatches(ms []listinggen.DedupMatch) {
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Score > ms[j].Score })
 }
 
 // round keeps four decimals: enough to rank, stable in JSON.

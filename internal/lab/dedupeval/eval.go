@@ -1,21 +1,29 @@
-package dedup
+// Package dedupeval measures the dedup verifier and clustering on labelled
+// data: pair F1 against a trigram baseline, precision-recall curves,
+// pairwise cluster F1, and the fit of the verifier's weights. It is lab
+// code, linked only into listinggen-lab and tests.
+package dedupeval
 
 import (
 	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/listinggen/listinggen/pipeline/dedup"
 )
 
 // Pair is one labelled product pair of a matching benchmark (the Abt-Buy
 // files in testdata/dedup): {"a": {name, description, price}, "b": …,
 // "label": 1 if the same product}.
 type Pair struct {
-	A, B  Item
+	A, B  dedup.Item
 	Match bool
 }
 
@@ -31,8 +39,8 @@ type pairItem struct {
 	Price       string `json:"price"`
 }
 
-func (p pairItem) item() Item {
-	it := Item{Title: p.Name, Text: strings.ReplaceAll(p.Description, "COL price VAL", "")}
+func (p pairItem) item() dedup.Item {
+	it := dedup.Item{Title: p.Name, Text: strings.ReplaceAll(p.Description, "COL price VAL", "")}
 	it.Price, _ = strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(p.Price, "$")), 64)
 	return it
 }
@@ -164,7 +172,7 @@ func BestThreshold(scores []Scored) Metrics {
 }
 
 // ScorePairs scores every pair with score.
-func ScorePairs(pairs []Pair, score func(a, b Item) float64) []Scored {
+func ScorePairs(pairs []Pair, score func(a, b dedup.Item) float64) []Scored {
 	out := make([]Scored, len(pairs))
 	for i, p := range pairs {
 		out[i] = Scored{Score: score(p.A, p.B), Match: p.Match}
@@ -199,7 +207,7 @@ func CurveSVG(w io.Writer, title string, curves map[string][]Metrics, points map
 	fmt.Fprintf(&b, `<text x="%d" y="%d">recall</text><text x="4" y="%d">precision</text>`+"\n", pad+size/2, 2*pad+size-8, pad-6)
 	px := func(r float64) float64 { return pad + r*size }
 	py := func(p float64) float64 { return pad + (1-p)*size }
-	names := sortedKeys(curves)
+	names := slices.Sorted(maps.Keys(curves))
 	for i, name := range names {
 		c := colors[i%len(colors)]
 		var pts []string
@@ -223,8 +231,8 @@ func xmlEscape(s string) string {
 
 // TrigramCosine is the baseline the verifier is measured against: the
 // cosine of the character-trigram count vectors of the two titles.
-func TrigramCosine(a, b Item) float64 {
-	ga, gb := trigrams(fold(a.Title)), trigrams(fold(b.Title))
+func TrigramCosine(a, b dedup.Item) float64 {
+	ga, gb := trigrams(dedup.Fold(a.Title)), trigrams(dedup.Fold(b.Title))
 	var dot, na, nb float64
 	for g, x := range ga {
 		dot += x * gb[g]
@@ -262,8 +270,8 @@ type PairReport struct {
 
 // EvaluatePairs tunes the threshold on tune, never on test, and reports
 // the verifier and the trigram-cosine baseline on test.
-func EvaluatePairs(tune, test []Pair, v *Verifier) PairReport {
-	score := func(a, b Item) float64 { return v.Compare(a, b).Score }
+func EvaluatePairs(tune, test []Pair, v *dedup.Verifier) PairReport {
+	score := func(a, b dedup.Item) float64 { return v.Compare(a, b).Score }
 	var r PairReport
 	r.Valid = BestThreshold(ScorePairs(tune, score))
 	ts := ScorePairs(test, score)
