@@ -3,7 +3,6 @@ package images
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -17,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/listinggen/listinggen/platform"
 
 	"github.com/listinggen/listinggen"
 )
@@ -34,24 +35,18 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
-// profileSpec reads the images block of a compliance profile.
-func profileSpec(t testing.TB, platform string) Spec {
+// profileSpec is a platform profile's image specification.
+func profileSpec(t testing.TB, name string) platform.ImageSpec {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "compliance", "data", platform+".json"))
+	profiles, err := platform.Profiles()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var prof struct {
-		Images json.RawMessage `json:"images"`
+	prof, ok := profiles[listinggen.Platform(name)]
+	if !ok {
+		t.Fatalf("no profile %q", name)
 	}
-	if err := json.Unmarshal(b, &prof); err != nil {
-		t.Fatal(err)
-	}
-	s, err := ParseSpec(prof.Images)
-	if err != nil {
-		t.Fatalf("%s: %v", platform, err)
-	}
-	return s
+	return prof.Images
 }
 
 func wantCode(t testing.TB, err error, code string) {

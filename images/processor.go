@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/listinggen/listinggen/platform"
+
 	"github.com/listinggen/listinggen"
 )
 
@@ -174,11 +176,11 @@ func (p *Processor) Fetcher() *Fetcher { return p.fetcher }
 // for every input, concurrently within the processor's bounds. A bad image
 // never fails the others: each failure is one ImageError. Process returns
 // an error only when ctx ends first; the partial Result is still returned.
-func (p *Processor) Process(ctx context.Context, spec Spec, inputs []Input) (Result, error) {
+func (p *Processor) Process(ctx context.Context, spec platform.ImageSpec, inputs []Input) (Result, error) {
 	if err := spec.Validate(); err != nil {
 		return Result{}, listinggen.WrapError(listinggen.EINTERNAL, err, "invalid image spec")
 	}
-	variants := spec.Variants(p.cfg.Render)
+	variants := Variants(spec, p.cfg.Render)
 	type outcome struct {
 		img *Image
 		err error
@@ -219,7 +221,7 @@ func (p *Processor) Process(ctx context.Context, spec Spec, inputs []Input) (Res
 }
 
 // ProcessOne processes a single input; the error is a *listinggen.Error.
-func (p *Processor) ProcessOne(ctx context.Context, spec Spec, in Input) (*Image, error) {
+func (p *Processor) ProcessOne(ctx context.Context, spec platform.ImageSpec, in Input) (*Image, error) {
 	res, err := p.Process(ctx, spec, []Input{in})
 	if len(res.Images) == 1 {
 		return &res.Images[0], nil

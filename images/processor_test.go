@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listinggen/listinggen/platform"
+
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/blob"
 )
@@ -160,7 +162,7 @@ func TestProcessorBoundsConcurrency(t *testing.T) {
 		c.Render.ThumbnailSize = 0
 		c.Render.MainSide = 200
 	})
-	spec := Spec{MainRatio: Ratio{1, 1}, MainMaxBytes: 1 << 20}
+	spec := platform.ImageSpec{MainRatio: platform.Ratio{W: 1, H: 1}, MainMaxBytes: 1 << 20}
 	var inputs []Input
 	for i := 0; i < 8; i++ {
 		inputs = append(inputs, Input{URL: srv.URL + "/" + strconv.Itoa(i) + ".jpg"})

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/listinggen/listinggen/platform"
+
 	"github.com/listinggen/listinggen"
 )
 
@@ -31,7 +33,6 @@ type wordList struct {
 // Checker checks copy against platform profiles and word lists. It is
 // immutable after New and safe for concurrent use.
 type Checker struct {
-	profiles   map[listinggen.Platform]*Profile
 	categories map[string]category
 	terms      []Term
 	allow      []string
@@ -41,8 +42,7 @@ type Checker struct {
 
 // New loads the embedded profiles and word lists.
 func New() (*Checker, error) {
-	profiles, err := loadProfiles()
-	if err != nil {
+	if _, err := platform.Profiles(); err != nil {
 		return nil, err
 	}
 	b, err := dataFS.ReadFile("data/terms.json")
@@ -53,7 +53,7 @@ func New() (*Checker, error) {
 	if err := json.Unmarshal(b, &wl); err != nil {
 		return nil, fmt.Errorf("terms.json: %w", err)
 	}
-	c := &Checker{profiles: profiles, categories: wl.Categories}
+	c := &Checker{categories: wl.Categories}
 	c.derived = map[string]*Checker{}
 	wl.Categories[customCategory] = category{Rule: "the seller's own word list (tenant or shop)", Severity: listinggen.SeverityBlock}
 	for _, t := range wl.Terms {
@@ -71,20 +71,10 @@ func New() (*Checker, error) {
 	return c, nil
 }
 
-// Profile returns the platform's profile.
-func (c *Checker) Profile(p listinggen.Platform) (*Profile, bool) {
-	pr, ok := c.profiles[p]
-	return pr, ok
-}
-
 // Rules returns the platform's text rules with a shop's overrides applied;
 // unknown platforms get generic's.
 func (c *Checker) Rules(p listinggen.Platform, overrides ...listinggen.RuleOverrides) listinggen.TextRules {
-	pr, ok := c.profiles[p]
-	if !ok {
-		pr = c.profiles[listinggen.PlatformGeneric]
-	}
-	r := pr.TextRules()
+	r := platform.Lookup(p).TextRules()
 	for _, o := range overrides {
 		r = o.Apply(r)
 	}

@@ -114,24 +114,6 @@ func TestCleanRemovesTermsAndEmojiButKeepsAllowedWords(t *testing.T) {
 	}
 }
 
-func TestEveryProfileHasSourcesAndPositiveLimits(t *testing.T) {
-	t.Parallel()
-	c := newChecker(t)
-	for _, p := range listinggen.Platforms {
-		prof, ok := c.Profile(p)
-		if !ok {
-			t.Fatalf("no profile for %s", p)
-		}
-		if prof.Title.Source == "" || prof.SellingPoints.Source == "" || prof.Description.Source == "" || len(prof.Images) == 0 {
-			t.Errorf("%s profile lacks a source note or image spec", p)
-		}
-		r := prof.TextRules()
-		if r.TitleMaxUnits <= 0 || r.MaxSellingPoints <= 0 || r.DescriptionMaxRunes <= 0 {
-			t.Errorf("%s rules = %+v", p, r)
-		}
-	}
-}
-
 func TestWithAddsTenantAndShopWordsAndIsCached(t *testing.T) {
 	t.Parallel()
 	c := newChecker(t)

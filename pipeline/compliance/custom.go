@@ -40,7 +40,6 @@ func (c *Checker) With(words ...listinggen.WordRules) *Checker {
 		c.derived = map[string]*Checker{} // a crude bound: shops change rarely
 	}
 	d := &Checker{
-		profiles:   c.profiles,
 		categories: c.categories,
 		terms:      append(append([]Term(nil), c.terms...), banned...),
 		allow:      append(append([]string(nil), c.allow...), allowed...),

@@ -17,8 +17,7 @@ func FuzzCheck(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	prof, _ := c.Profile(listinggen.PlatformDouyin)
-	rules := prof.TextRules()
+	rules := c.Rules(listinggen.PlatformDouyin)
 	f.Fuzz(func(t *testing.T, s string) {
 		cp := listinggen.Copy{Title: s, Description: s + "\n" + s, SellingPoints: []string{s}}
 		report := c.Check(rules, cp)

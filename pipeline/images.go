@@ -2,8 +2,9 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+
+	"github.com/listinggen/listinggen/platform"
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/images"
@@ -12,57 +13,21 @@ import (
 // ImageProcessor makes a product's image variants; images.Processor is the
 // implementation.
 type ImageProcessor interface {
-	Process(ctx context.Context, spec images.Spec, inputs []images.Input) (images.Result, error)
+	Process(ctx context.Context, spec platform.ImageSpec, inputs []images.Input) (images.Result, error)
 }
 
 // ShopImageSpec is the platform's image specification with the shop's
 // overrides (Shop.Rules.Images) laid over the profile's fields; an override
 // that makes an invalid specification is an EINVALID error naming it.
-func (p *Pipeline) ShopImageSpec(shop *listinggen.Shop) (images.Spec, error) {
-	if len(shop.Rules.Images) == 0 {
-		return p.specs[shop.Platform], nil
-	}
-	prof, _ := p.cfg.Checker.Profile(shop.Platform)
-	fields := map[string]json.RawMessage{}
-	if err := json.Unmarshal(prof.Images, &fields); err != nil {
-		return images.Spec{}, err
-	}
-	for k, v := range shop.Rules.Images {
-		fields[k] = v
-	}
-	raw, err := json.Marshal(fields)
-	if err != nil {
-		return images.Spec{}, err
-	}
-	spec, err := images.ParseSpec(raw)
-	if err != nil {
-		return images.Spec{}, listinggen.Invalid([]listinggen.FieldError{{Field: "rules.images", Message: err.Error()}})
-	}
-	return spec, nil
-}
-
-// imageSpecs parses every platform profile's image block once.
-func imageSpecs(cfg Config) (map[listinggen.Platform]images.Spec, error) {
-	out := map[listinggen.Platform]images.Spec{}
-	for _, pl := range listinggen.Platforms {
-		prof, ok := cfg.Checker.Profile(pl)
-		if !ok {
-			return nil, fmt.Errorf("pipeline: no profile for %s", pl)
-		}
-		spec, err := images.ParseSpec(prof.Images)
-		if err != nil {
-			return nil, fmt.Errorf("pipeline: %s image spec: %w", pl, err)
-		}
-		out[pl] = spec
-	}
-	return out, nil
+func (p *Pipeline) ShopImageSpec(shop *listinggen.Shop) (platform.ImageSpec, error) {
+	return platform.Lookup(shop.Platform).ImagesWith(shop.Rules.Images)
 }
 
 // images fetches and resizes the product's images for the shop's platform
 // and category. One bad image is recorded (image_errors) and the rest go
 // on; the listing needs review only when no main image could be made.
 // Without an image processor the images stay pending.
-func (p *Pipeline) images(ctx context.Context, st *State) error {
+func (p *Pipeline) images(ctx context.Context, st *state) error {
 	if st.reuseImages {
 		// Made by an earlier attempt of Generate; only its reason is due.
 		if st.ImagesStatus == listinggen.ImagesFailed {
@@ -159,9 +124,16 @@ func imageReasons(l *listinggen.Listing) []string {
 
 // ImageSpec is the platform's image specification (before category
 // overrides), for the image endpoint.
-func (p *Pipeline) ImageSpec(platform listinggen.Platform) (images.Spec, bool) {
-	s, ok := p.specs[platform]
-	return s, ok
+func (p *Pipeline) ImageSpec(pl listinggen.Platform) (platform.ImageSpec, bool) {
+	profiles, err := platform.Profiles()
+	if err != nil {
+		return platform.ImageSpec{}, false
+	}
+	prof, ok := profiles[pl]
+	if !ok {
+		return platform.ImageSpec{}, false
+	}
+	return prof.Images, true
 }
 
 // HashImages fetches images with the pipeline's guards and returns the
@@ -176,7 +148,7 @@ func (p *Pipeline) HashImages(ctx context.Context, field string, urls []string) 
 	for i, u := range urls {
 		inputs[i] = images.Input{URL: u}
 	}
-	res, err := p.cfg.Images.Process(ctx, p.specs[listinggen.PlatformGeneric], inputs)
+	res, err := p.cfg.Images.Process(ctx, platform.Lookup(listinggen.PlatformGeneric).Images, inputs)
 	if err != nil {
 		return nil, nil, err
 	}
