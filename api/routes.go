@@ -15,7 +15,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/openapi.yaml", s.openapi)
 
 	if s.deps.Metrics != nil {
-		e.GET("/metrics", s.deps.Metrics.handler)
+		e.GET("/metrics", s.serveMetrics)
 	}
 
 	// Every /v1 route names its scope: read for GETs, write for what spends

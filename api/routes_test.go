@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listinggen/listinggen/metrics"
+
 	"github.com/google/uuid"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api"
@@ -45,7 +47,7 @@ func TestRoutesMatchSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := api.NewServer(api.DefaultConfig(), api.Deps{Store: store, Pipeline: p, Spec: spec, Logger: logger, Metrics: api.NewMetrics()})
+	e, err := api.NewServer(api.DefaultConfig(), api.Deps{Store: store, Pipeline: p, Spec: spec, Logger: logger, Metrics: metrics.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

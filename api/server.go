@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/listinggen/listinggen/metrics"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/listinggen/listinggen"
@@ -101,7 +103,7 @@ type Deps struct {
 	Spec   *Spec
 	Logger *slog.Logger
 	// Metrics, when set, records request metrics and serves /metrics.
-	Metrics *Metrics
+	Metrics *metrics.Metrics
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Keys, when set, makes the preview UI ask for an API key at sign-in
@@ -112,10 +114,10 @@ type Deps struct {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	cfg  Config
-	deps Deps
-	scopes   routeScopes
-	now      func() time.Time
+	cfg    Config
+	deps   Deps
+	scopes routeScopes
+	now    func() time.Time
 	// pipelineSlots bounds concurrent pipeline runs (ModelConcurrency).
 	pipelineSlots chan struct{}
 }
@@ -148,7 +150,7 @@ func NewServer(cfg Config, deps Deps) (*echo.Echo, error) {
 	e.Use(requestLogger(deps.Logger))
 	e.Use(recoverer(deps.Logger))
 	if deps.Metrics != nil {
-		e.Use(deps.Metrics.middleware)
+		e.Use(s.metricsMiddleware)
 	}
 	e.Use(limitBody(s.bodyLimit))
 	e.Use(withTimeout(s.timeout))

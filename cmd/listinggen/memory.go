@@ -3,8 +3,9 @@ package main
 import (
 	"fmt"
 
+	"github.com/listinggen/listinggen/metrics"
+
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/api"
 	"github.com/listinggen/listinggen/internal/vectorcache"
 )
 
@@ -13,12 +14,12 @@ type vectorCacheStore interface {
 	VectorCacheStats() vectorcache.Stats
 }
 
-func registerVectorCacheGauges(m *api.Metrics, store listinggen.Store) {
+func registerVectorCacheGauges(m *metrics.Metrics, store listinggen.Store) {
 	vs, ok := store.(vectorCacheStore)
 	if !ok {
 		return
 	}
-	m.RegisterVectorCache(api.VectorCacheGauges{
+	m.RegisterVectorCache(metrics.VectorCacheGauges{
 		Used:     func() float64 { return float64(vs.VectorCacheStats().Used) },
 		Max:      func() float64 { return float64(vs.VectorCacheStats().MaxBytes) },
 		File:     func() float64 { return float64(vs.VectorCacheStats().FileBytes) },

@@ -6,8 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/listinggen/listinggen/metrics"
+
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/api"
 )
 
 // queueGauges reads the job queue's depth and age for /metrics. One scrape
@@ -26,7 +27,7 @@ type queueGauges struct {
 
 const queueGaugeTTL = 5 * time.Second
 
-func registerQueueGauges(m *api.Metrics, store listinggen.JobStore, logger *slog.Logger) {
+func registerQueueGauges(m *metrics.Metrics, store listinggen.JobStore, logger *slog.Logger) {
 	g := &queueGauges{store: store, logger: logger, now: time.Now}
 	m.RegisterQueue(
 		func() float64 { d, _ := g.read(); return float64(d) },

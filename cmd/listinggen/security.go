@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/listinggen/listinggen/metrics"
+
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api"
 	"github.com/listinggen/listinggen/openai"
@@ -100,7 +102,7 @@ func safeDefault(ctx context.Context, store listinggen.Store, addr string, logge
 	return loopback, nil
 }
 
-func modelStats(s openai.Stats) api.ModelStats {
-	return api.ModelStats{Calls: s.Calls, Retries: s.Retries, Status429: s.Status429, Failures: s.Failures, BreakerRejected: s.BreakerRejected,
+func modelStats(s openai.Stats) metrics.ModelStats {
+	return metrics.ModelStats{Calls: s.Calls, Retries: s.Retries, Status429: s.Status429, Failures: s.Failures, BreakerRejected: s.BreakerRejected,
 		PromptTokens: s.PromptTokens, CompletionTokens: s.CompletionTokens, CostUSD: s.CostUSD}
 }

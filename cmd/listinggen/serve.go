@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/listinggen/listinggen/metrics"
+
 	"github.com/listinggen/listinggen/internal/envflag"
 
 	"github.com/google/uuid"
@@ -198,10 +200,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if apiCfg.Open, err = safeDefault(ctx, store, *addr, logger); err != nil {
 		return err
 	}
-	metrics := api.NewMetrics()
-	registerQueueGauges(metrics, store, logger)
-	registerVectorCacheGauges(metrics, store)
-	svc, err := buildPipeline(store, *common.dataDir, getenv, logger, metrics)
+	obs := metrics.New()
+	registerQueueGauges(obs, store, logger)
+	registerVectorCacheGauges(obs, store)
+	svc, err := buildPipeline(store, *common.dataDir, getenv, logger, obs)
 	if err != nil {
 		return err
 	}
@@ -210,7 +212,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	handler, err := buildServer(store, svc, jobService, apiCfg, metrics, logger)
+	handler, err := buildServer(store, svc, jobService, apiCfg, obs, logger)
 	if err != nil {
 		return err
 	}
@@ -278,9 +280,9 @@ func (s *services) close(logger *slog.Logger) {
 
 // buildPipeline wires the pipeline over a store: the rules rewriter and
 // the hashing embedder unless LLM_* and EMBEDDING_* configure a model, in
-// which case the rules rewriter is the model's fallback. metrics, when not
+// which case the rules rewriter is the model's fallback. obs, when not
 // nil (serve), observes the steps and the model clients.
-func buildPipeline(store listinggen.Store, dataDir string, getenv func(string) string, logger *slog.Logger, metrics *api.Metrics) (*services, error) {
+func buildPipeline(store listinggen.Store, dataDir string, getenv func(string) string, logger *slog.Logger, obs *metrics.Metrics) (*services, error) {
 	checker, err := compliance.New()
 	if err != nil {
 		return nil, err
@@ -293,8 +295,8 @@ func buildPipeline(store listinggen.Store, dataDir string, getenv func(string) s
 		Store: store, Rewriter: rulesRewriter, Checker: checker,
 		Dedup: dedup.DefaultConfig(), Logger: logger, Now: time.Now, TenantWords: store.TenantWords,
 	}
-	if metrics != nil {
-		cfg.Observer = metrics
+	if obs != nil {
+		cfg.Observer = obs
 	}
 	svc := &services{ledger: usage.New(store, usage.DefaultInterval, logger, time.Now)}
 	onUsage := func(ctx context.Context, u openai.Usage) {
@@ -311,8 +313,8 @@ func buildPipeline(store listinggen.Store, dataDir string, getenv func(string) s
 	if llm != nil {
 		cfg.Rewriter, cfg.Fallback = llm, rulesRewriter
 		svc.estimator = llm
-		if metrics != nil {
-			metrics.RegisterModel("chat", func() api.ModelStats { return modelStats(llm.Stats()) })
+		if obs != nil {
+			obs.RegisterModel("chat", func() metrics.ModelStats { return modelStats(llm.Stats()) })
 		}
 	}
 	switch v := getenv("DEDUP_CONFIRM"); v {
@@ -337,8 +339,8 @@ func buildPipeline(store listinggen.Store, dataDir string, getenv func(string) s
 	if cfg.Embedder, err = apiEmbedder(getenv, logger, onUsage, sharedLimiterFor(store)); err != nil {
 		return fail(err)
 	}
-	if e, ok := cfg.Embedder.(interface{ Stats() openai.Stats }); ok && metrics != nil {
-		metrics.RegisterModel("embeddings", func() api.ModelStats { return modelStats(e.Stats()) })
+	if e, ok := cfg.Embedder.(interface{ Stats() openai.Stats }); ok && obs != nil {
+		obs.RegisterModel("embeddings", func() metrics.ModelStats { return modelStats(e.Stats()) })
 	}
 	if cfg.Embedder == nil {
 		if cfg.Embedder, err = hashembed.New(hashembed.DefaultConfig()); err != nil {
@@ -352,11 +354,11 @@ func buildPipeline(store listinggen.Store, dataDir string, getenv func(string) s
 }
 
 // buildServer is the HTTP layer over the services and the job service.
-func buildServer(store listinggen.Store, svc *services, jobService api.JobService, apiCfg api.Config, metrics *api.Metrics, logger *slog.Logger) (http.Handler, error) {
+func buildServer(store listinggen.Store, svc *services, jobService api.JobService, apiCfg api.Config, obs *metrics.Metrics, logger *slog.Logger) (http.Handler, error) {
 	spec, err := api.LoadSpec(listinggen.OpenAPISpec)
 	if err != nil {
 		return nil, err
 	}
 	return api.NewServer(apiCfg, api.Deps{Store: store, Pipeline: svc.pipeline, Spec: spec, Logger: logger,
-		Blobs: svc.blobs, Images: svc.images, Metrics: metrics, Jobs: jobService})
+		Blobs: svc.blobs, Images: svc.images, Metrics: obs, Jobs: jobService})
 }
