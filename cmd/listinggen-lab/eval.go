@@ -132,6 +132,25 @@ func evalPairs(w io.Writer, pairsPath, tunePath, curvePath string) error {
 	return nil
 }
 
+// readClusteredCatalogue reads a catalogue and its true clusters, as one
+// cluster number per product.
+func readClusteredCatalogue(cataloguePath, truthPath string) ([]listinggen.Product, []int, error) {
+	ps, err := readCatalogue(cataloguePath)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(truthPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	truth, err := dedupeval.ReadTruth(f, ps)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", truthPath, err)
+	}
+	return ps, truth, nil
+}
+
 func readCatalogue(path string) ([]listinggen.Product, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -146,18 +165,9 @@ func readCatalogue(path string) ([]listinggen.Product, error) {
 }
 
 func evalClusters(w io.Writer, cataloguePath, truthPath string) error {
-	ps, err := readCatalogue(cataloguePath)
+	ps, truth, err := readClusteredCatalogue(cataloguePath, truthPath)
 	if err != nil {
 		return err
-	}
-	f, err := os.Open(truthPath)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	truth, err := dedupeval.ReadTruth(f, ps)
-	if err != nil {
-		return fmt.Errorf("%s: %w", truthPath, err)
 	}
 	cfg := dedup.DefaultClusterConfig()
 	start := time.Now()

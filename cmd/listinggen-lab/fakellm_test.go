@@ -88,3 +88,24 @@ func TestFakeLLMCommand(t *testing.T) {
 		}
 	}
 }
+
+// The fit command refits the verifier on the repository's training data
+// and prints every feature beside its shipped weight.
+func TestFitCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("refit takes seconds")
+	}
+	t.Parallel()
+	var out strings.Builder
+	err := run(context.Background(), []string{"fit", "--pairs", "../../testdata/dedup/abt-buy-train.jsonl",
+		"--catalogue", "../../testdata/catalogue/sample-300.jsonl", "--truth", "../../testdata/catalogue/sample-300.clusters.jsonl"},
+		func(string) string { return "" }, nil, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"bias", "same_identifier", "brand_conflict", "image_far"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("fit output lacks %s:\n%s", want, out.String())
+		}
+	}
+}

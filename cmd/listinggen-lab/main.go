@@ -1,6 +1,7 @@
 // Command listinggen-lab holds the tools that measure the service rather
-// than run it: the dedup evaluation, the fake OpenAI-compatible provider
-// that benchmarks and load tests point a real server at. None of it is
+// than run it: the dedup evaluation and the fit of its weights, and the fake
+// OpenAI-compatible provider that benchmarks and load tests point a real
+// server at. None of it is
 // linked into the listinggen server binary.
 package main
 
@@ -18,6 +19,7 @@ const helpText = `listinggen-lab measures listinggen; nothing here runs in produ
 
 Usage:
   listinggen-lab eval     [what]    dedup evaluation: pair F1, catalogue clusters, per-shop diversity, check latency
+  listinggen-lab fit      [flags]   refit the dedup verifier's weights and print them beside the shipped ones
   listinggen-lab fake-llm [flags]   a fake OpenAI-compatible provider on loopback, with
                                     rate limits, latency and faults, for benchmarks
   listinggen-lab help               show this help
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fakeLLM(ctx, args[1:], getenv, stdout, stderr)
 	case "eval":
 		return eval(ctx, args[1:], stdout, stderr)
+	case "fit":
+		return fit(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, helpText)
 		return nil
