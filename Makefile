@@ -35,6 +35,10 @@ bench: ## benchmarks, each reported as a ratio to a baseline measured in the sam
 bench-large: ## make bench with the dedup benchmark at 1M listings (that part about 30-40 min on 2 cores; not in CI)
 	DEDUP_BENCH_N=1000000 ./scripts/bench.sh
 
+.PHONY: eval
+eval: ## the dedup evaluation on the repository's test data (listinggen-lab eval)
+	$(GO) run ./cmd/listinggen-lab eval
+
 .PHONY: loadtest
 loadtest: ## hey on loopback: generate at c=50 and list at c=200 (LOADTEST_DURATION each, default 60s), fake model
 	./scripts/loadtest.sh

@@ -81,7 +81,7 @@ func generateBody(t testing.TB, rawProduct []byte, shopIDs ...string) []byte {
 	return []byte(fmt.Sprintf(`{"product": %s, "shop_ids": %s}`, rawProduct, ids))
 }
 
-// The README walkthrough: a shop, the first sample product, a listing that
+// The walkthrough a newcomer follows: a shop, the first sample product, a listing that
 // is within the platform limit, keeps the core word, has no jargon or
 // absolute terms, and is still there after a restart.
 func TestWalkthroughListingSurvivesRestart(t *testing.T) {

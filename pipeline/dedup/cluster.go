@@ -18,8 +18,7 @@ import (
 // group is then split by average linkage, which merges two clusters only
 // when their pairs score at or above the threshold on average, so that one
 // spurious link does not chain two items together. Work is quadratic in the
-// size of a category: about 10 µs a pair, so 2,000 products of one
-// category cost 20 s.
+// size of a category, since every pair within it is scored.
 
 // ClusterConfig configures Cluster.
 type ClusterConfig struct {

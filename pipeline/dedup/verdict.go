@@ -33,11 +33,10 @@ type Config struct {
 }
 
 // DefaultConfig holds thresholds for the hashing embedder over title and
-// selling points, chosen on the sample catalogue's same-category pairs:
-// at 0.90 no pair of different items scored as high (precision 1.0, but
-// recall of same-item pairs from other suppliers only 0.04: text alone is
-// a weak judge, evidence comes with the dedup work); at 0.80 precision was
-// 0.68 at recall 0.32, worth a reviewer's look.
+// selling points, chosen on the sample catalogue's same-category pairs: at
+// 0.90 different items do not score as high, though text alone finds few
+// same-item pairs from other suppliers (the verifier's evidence does that);
+// at 0.80 a pair is worth a reviewer's look.
 func DefaultConfig() Config {
 	return Config{DuplicateThreshold: 0.90, SimilarThreshold: 0.80, K: 5, DuplicateScore: 0.4, SimilarScore: 0.15, MaxRewrites: 10}
 }

@@ -54,8 +54,8 @@ type Weights struct {
 	W    [NumFeatures]float64
 }
 
-// DefaultWeights were fitted (Fit, L2 1e-3; TestDefaultWeightsAreTheFit
-// refits them) on the Abt-Buy training split together with the sample
+// DefaultWeights are fitted (listinggen-lab fit, L2 1e-3; a test refits
+// them and fails when they drift) on the Abt-Buy training split together with the sample
 // catalogue's same-category pairs: Abt-Buy informs text, identifiers,
 // measurements and prices, the catalogue attributes and prices. Brand,
 // category and image weights are set by hand, by the size of the evidence:
