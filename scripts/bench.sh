@@ -37,11 +37,10 @@ awk '$1 ~ /^BenchmarkMatcher\/aho-corasick/ { printf "%-40s %10.1f MB/s single c
 # every latency and the limit window 10x shorter). The figures are fractions
 # of the provider's limits and the rerun's share of the first run's time.
 echo
-echo "== LLM throughput (BenchmarkThroughput)"
-llm_args=(-llm.rpm 600 -llm.tpm 300000 -llm.latency-min 300ms -llm.latency-max 1500ms)
-[ "${LLM_BENCH:-}" = "scaled" ] && llm_args=()
-go test -run '^$' -bench 'BenchmarkThroughput' -benchtime 1x -timeout 30m ./openai -args "${llm_args[@]}" |
-  grep -v -E '^(goos|goarch|pkg|cpu|PASS|ok )'
+echo "== LLM throughput (listinggen-lab llmbench)"
+llm_args=(--rpm 600 --tpm 300000 --latency 300ms-1500ms)
+[ "${LLM_BENCH:-}" = "scaled" ] && llm_args=(--rpm 6000 --tpm 3000000 --latency 30ms-150ms)
+go run ./cmd/listinggen-lab llmbench "${llm_args[@]}"
 
 # == images: our Douyin main variant against libvips' vipsthumbnail on the
 # same photos, single core, in one script (scripts/bench-images.sh).
@@ -54,7 +53,7 @@ echo "== images (scripts/bench-images.sh)"
 # alternating, on one SQLite store holding the sample catalogue generated
 # for 10 shops of one group (3000 listings). The ratio is of the p99s.
 echo
-echo "== dedup check latency, verified vs unverified (listinggen eval latency)"
+echo "== dedup check latency, verified vs unverified (listinggen-lab eval latency)"
 go run ./cmd/listinggen eval latency --queries "${DEDUP_CHECK_QUERIES:-1000}" | tee -a "$out"
 awk '/^verified p99/ { print "dedup check: verified p99 is " $3 " the unverified p99 (same run)" }' "$out"
 
@@ -96,9 +95,7 @@ if [ -z "$dedup_pg_url" ]; then
     dedup_pg_url=off
   fi
 fi
-DEDUP_BENCH=1 DEDUP_BENCH_PG_URL="$dedup_pg_url" \
-  go test -run '^TestDedupBench$' -count=1 -timeout 180m -v ./internal/lab/storebench 2>&1 |
-  grep -v -E '^(=== RUN|--- PASS|PASS$|ok )'
+DEDUP_BENCH_PG_URL="$dedup_pg_url" go run ./cmd/listinggen-lab storebench
 
 # == batch jobs: the batch command as a child process over BATCH_BENCH_N
 # products (default 100000) with the fake LLM at zero latency, on SQLite

@@ -1,7 +1,7 @@
 // Command listinggen-lab holds the tools that measure the service rather
-// than run it: the dedup evaluation and the fit of its weights, and the fake
-// OpenAI-compatible provider that benchmarks and load tests point a real
-// server at. None of it is
+// than run it: the dedup evaluation and the fit of its weights, the store
+// and LLM benchmarks, and the fake OpenAI-compatible provider that load
+// tests point a real server at. None of it is
 // linked into the listinggen server binary.
 package main
 
@@ -20,6 +20,8 @@ const helpText = `listinggen-lab measures listinggen; nothing here runs in produ
 Usage:
   listinggen-lab eval     [what]    dedup evaluation: pair F1, catalogue clusters, per-shop diversity, check latency
   listinggen-lab fit      [flags]   refit the dedup verifier's weights and print them beside the shipped ones
+  listinggen-lab storebench [flags] the dedup similarity query on both stores against an exact scan
+  listinggen-lab llmbench [flags]   LLM rewriting throughput against the fake provider's rate limits
   listinggen-lab fake-llm [flags]   a fake OpenAI-compatible provider on loopback, with
                                     rate limits, latency and faults, for benchmarks
   listinggen-lab help               show this help
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return eval(ctx, args[1:], stdout, stderr)
 	case "fit":
 		return fit(ctx, args[1:], stdout, stderr)
+	case "storebench":
+		return storeBench(ctx, args[1:], getenv, stdout, stderr)
+	case "llmbench":
+		return llmBench(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, helpText)
 		return nil

@@ -109,3 +109,34 @@ func TestFitCommand(t *testing.T) {
 		}
 	}
 }
+
+// The benchmark commands run end to end on a small workload and refuse
+// settings they cannot use.
+func TestBenchCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two small benchmarks")
+	}
+	t.Parallel()
+	none := func(string) string { return "" }
+	var out strings.Builder
+	if err := run(context.Background(), []string{"llmbench", "--catalogue", "../../testdata/catalogue/sample-300.jsonl",
+		"--items", "40", "--rpm", "60000", "--tpm", "30000000", "--latency", "1ms-5ms"}, none, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "items 40, failed 0") || !strings.Contains(out.String(), "rerun: 0 calls") {
+		t.Errorf("llmbench report:\n%s", out.String())
+	}
+	out.Reset()
+	env := map[string]string{"DEDUP_BENCH_N": "1200", "DEDUP_BENCH_QUERIES": "5", "DEDUP_BENCH_PG_URL": "off"}
+	if err := run(context.Background(), []string{"storebench"}, func(k string) string { return env[k] }, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "baseline=go-exact-scan") || !strings.Contains(out.String(), "sqlite") {
+		t.Errorf("storebench report:\n%s", out.String())
+	}
+	for _, args := range [][]string{{"storebench", "--n", "many"}, {"llmbench", "--faults", "2"}, {"llmbench", "--latency", "2s-1s"}} {
+		if err := run(context.Background(), args, none, nil, io.Discard, io.Discard); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
