@@ -141,8 +141,9 @@ func hashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// APIKeyService stores keys. It is separate from Store so that stores grow
-// by interface rather than by one ever larger one.
+// APIKeyService stores keys. It is one part of Store (through
+// SecurityStore), so that code that only checks keys, such as the API's
+// authenticator, asks for no more than this.
 type APIKeyService interface {
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// FindAPIKey returns a key by id, revoked or not; ENOTFOUND if absent.

@@ -191,7 +191,8 @@ func (l *Local) info(key string, f *os.File) (Info, error) {
 	}
 	ct, err := os.ReadFile(l.path(key) + typeSuffix)
 	if err != nil || len(ct) == 0 || len(ct) > 255 {
-		// A blob stored by hand, or before sidecars: sniff it.
+		// A blob without a usable type sidecar (stored by hand, or by a
+		// version that writes none): sniff its type.
 		head := make([]byte, 512)
 		n, _ := f.ReadAt(head, 0)
 		ct = []byte(http.DetectContentType(head[:n]))

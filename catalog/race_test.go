@@ -3,5 +3,5 @@
 package catalog
 
 // raceEnabled shrinks the million-row test under -race, which makes it
-// about ten times slower; `go test -run Million ./catalog` runs all of it.
+// many times slower; `go test -run Million ./catalog` runs all of it.
 const raceEnabled = true

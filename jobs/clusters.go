@@ -14,16 +14,15 @@ import (
 )
 
 // One listing per cluster. The dedup verifier clusters the catalogue by
-// evidence (identifiers, attributes, prices, titles; pipeline/dedup,
-// pairwise F1 0.91 on the sample catalogue) and the most complete,
-// cheapest offer of each cluster is listed. That needs the whole catalogue
-// at once and compares every pair of products of a category (about 10 µs a
-// pair), so it is used when the catalogue has at most clusterMaxRows rows
-// and clusterMaxPairs pairs to compare: about 10 s at most, inside the
-// submitting request. A larger catalogue is clustered by exact title
-// (spaces, punctuation and case ignored, same category and brand) as it
-// streams, and the first row of each cluster is listed. The job's options
-// say which method ran (cluster_method).
+// evidence (identifiers, attributes, prices, titles; pipeline/dedup) and
+// the most complete, cheapest offer of each cluster is listed. That needs
+// the whole catalogue at once and compares every pair of products of a
+// category, inside the submitting request, so it is used when the catalogue
+// has at most clusterMaxRows rows and clusterMaxPairs pairs to compare,
+// which bounds the request's time. A larger catalogue is clustered by exact
+// title (spaces, punctuation and case ignored, same category and brand) as
+// it streams, and the first row of each cluster is listed. The job's
+// options say which method ran (cluster_method).
 const (
 	clusterMaxRows  = 50_000
 	clusterMaxPairs = 1_000_000

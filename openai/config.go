@@ -192,9 +192,9 @@ type Preset struct {
 	UseMaxCompletionTokens bool
 	SendSeed               bool
 	StreamUsage            bool
-	// Prices in USD per 1,000 tokens for Model, as published when this table
-	// was written; set LLM_PRICE_* for your contract. Providers that bill in
-	// CNY are converted at 7.2 CNY/USD.
+	// Prices in USD per 1,000 tokens for Model: the provider's list
+	// prices, which change; set LLM_PRICE_* for your contract. Providers
+	// that bill in CNY are converted at 7.2 CNY/USD.
 	PricePromptPer1K, PriceCompletionPer1K float64
 	// Concurrency and Timeout suit the provider (local servers are slower
 	// and serve few requests at once).

@@ -44,8 +44,8 @@ type Config struct {
 	// shop, group or tenant) up to which similarity is answered by an exact
 	// scan instead of the HNSW index. A filtered HNSW scan can return fewer
 	// rows than asked and approximate ones, while an exact scan through the
-	// btree index costs about 5 µs a row (256 dimensions, 2 cores): 1000
-	// rows is 5 ms at recall 1.0, about twice an HNSW query.
+	// btree index answers at recall 1.0 at a cost that grows with every row
+	// of the scope, so it suits small scopes only.
 	ExactScanMaxRows int
 	// VectorCacheBytes caps the memory of the in-process copy of tenants'
 	// vectors that answers shop and group similarity queries exactly (see
@@ -70,8 +70,8 @@ type HNSWConfig struct {
 	// pgvector requires at least 2*M.
 	EfConstruction int
 	// EfSearch is the candidate list size while searching (pgvector's
-	// default is 40; ours 100, for recall ≥ 0.99 with shop filters at 10k
-	// rows); queries raise it to K when K is larger.
+	// default is 40; the default here is 100, for higher recall with shop
+	// filters); queries raise it to K when K is larger.
 	EfSearch int
 	// MaxScanTuples caps how many index tuples an iterative scan visits to
 	// satisfy a filter before giving up (pgvector default 20000); a short
@@ -159,24 +159,20 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, newID func() st
 	}
 	pcfg.MaxConns = cfg.MaxConns
 	// JIT off for the session, in the startup message (no round trip): the
-	// store's queries take milliseconds, and the cost estimate of a large
-	// scope (or of the disabled sort of an HNSW query, similar.go) is
-	// enough to trigger 100-250 ms of compilation.
+	// store's queries are short, and the cost estimate of a large scope (or
+	// of the disabled sort of an HNSW query, similar.go) is high enough to
+	// trigger a compilation that takes far longer than the query.
 	pcfg.ConnConfig.RuntimeParams["jit"] = "off"
 	// Every execution planned with its own parameters, never a cached
 	// generic plan. pgx prepares each statement once per connection, and
 	// PostgreSQL switches a prepared statement to a generic plan after
-	// five runs, keeping it until the table is analysed again: a plan made
-	// while listings held a few rows (a new tenant, a fresh database, a
-	// server whose autovacuum is off or behind) answered a primary-key
-	// lookup by reading every row of the tenant through another index, and
-	// a 100k-item batch slowed to 13 items/s, all of it in the database.
-	// Tenants also differ in size by orders of magnitude, which a plan for
-	// the average tenant cannot serve. The price is planning each query:
-	// 0.09 ms for a primary-key lookup on 40k listings, 1.9 ms on a
-	// connection whose catalog caches are still cold (EXPLAIN ANALYZE),
-	// and the tenant-wide similarity query's p99 stayed under 4 ms
-	// (storebench, README).
+	// five runs, keeping it until the table is analysed again. A generic
+	// plan made while listings holds few rows (a new tenant, a fresh
+	// database, a server whose autovacuum is off or behind) can answer a
+	// primary-key lookup by reading every row of the tenant through another
+	// index; a custom plan follows the parameters. Tenants also differ in
+	// size by orders of magnitude, which a plan for the average tenant
+	// cannot serve. The price is planning each query.
 	pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	// Register pgvector's codecs on every pooled connection. This needs the
 	// vector type to exist, which is why migrations (which create the

@@ -38,9 +38,8 @@ type embeddingModel struct {
 // precision changes a cosine distance by about 1e-3 at most, which moves
 // few neighbours, and the query re-sorts what the walk finds by the exact
 // distance on the full-precision column; in exchange the graph is half the
-// size (79 MB instead of 130 MB at 100k x 256), builds in 60% of the time
-// and is walked about a fifth faster (storebench, README). Past 4000
-// dimensions there is no index.
+// size, and builds and walks faster. Past 4000 dimensions there is no
+// index.
 func (m embeddingModel) indexExpr(column string) (expr, opclass string, ok bool) {
 	if m.dims <= maxHalfvecHNSW {
 		return fmt.Sprintf("(%s::halfvec(%d))", column, m.dims), "halfvec_cosine_ops", true
@@ -54,8 +53,8 @@ func (m embeddingModel) queryExpr(param string) string {
 }
 
 // indexName is the name of a model's HNSW index: a hash of the model's
-// name (any text) and its dimension. The "h" marks the halfvec index that
-// replaced the vector one (migration 0013).
+// name (any text) and its dimension. The "h" tells a halfvec index from a
+// vector one (migration 0013 rebuilds those as halfvec).
 func indexName(model string, dims int) string {
 	sum := sha256.Sum256([]byte(model))
 	return fmt.Sprintf("listings_hnswh_%x_d%d", sum[:8], dims)
@@ -143,7 +142,8 @@ func (s *Store) lookupModel(ctx context.Context, name string) (m embeddingModel,
 // queue on the primary key: one inserts and builds, the others then read its
 // row. The conflict clause names no target on purpose: a racing insert can
 // trip UNIQUE (model, dims) before the primary key, and a targeted clause
-// would turn that into an error instead of "someone else recorded it". The build holds a SHARE lock on listings (writes wait) while it scans
+// would turn that into an error instead of "someone else recorded it".
+// The build holds a SHARE lock on listings (writes wait) while it scans
 // the table; that happens once per model, and the index starts empty.
 func (s *Store) ensureModel(ctx context.Context, name string, dims int) (embeddingModel, error) {
 	if m, ok, err := s.lookupModel(ctx, name); err != nil || ok {
@@ -190,13 +190,13 @@ func (s *Store) ensureModel(ctx context.Context, name string, dims int) (embeddi
 // A shop or group is answered from the in-process vector cache (exact,
 // vectors.go) unless it is off or the tenant is too large for it; then, and
 // for the whole tenant: a scope of up to ExactScanMaxRows rows is scanned
-// exactly in SQL. HNSW with a
-// filter is the wrong tool there: left alone, the planner walks the index
-// and post-filters, so a shop of a few hundred rows in a table of millions
-// comes back with fewer than K hits, while the exact scan through the btree
-// index takes a few milliseconds at recall 1.0. A larger scope uses the
-// model's HNSW index with an iterative scan, and falls back to the exact
-// scan if that still returns fewer than min(K, rows in scope).
+// exactly in SQL. HNSW with a filter is the wrong tool there: left alone,
+// the planner walks the index and post-filters, so a shop of a few hundred
+// rows in a table of millions comes back with fewer than K hits, while the
+// exact scan through the btree index reads only the scope's rows, at
+// recall 1.0. A larger scope uses the model's HNSW index with an iterative
+// scan, and falls back to the exact scan if that still returns fewer than
+// min(K, rows in scope).
 //
 // Telling the two apart takes a count, and the count a transaction around
 // it and the query: four round trips, where the HNSW walk needs one. So a
@@ -365,8 +365,7 @@ type scope struct {
 // a generic plan (pgx prepares statements, and after five runs PostgreSQL
 // may switch to a generic plan). A group's shop ids are read once, as an
 // array, and each row is checked against it: written as IN (subquery) the
-// planner joins instead, and the HNSW walk for a group took 28 ms instead
-// of 2.6 ms at 10k rows.
+// planner joins instead, and the HNSW walk for a group is much slower.
 func (sc scope) where() (string, []any) {
 	w := `l.tenant_id = $1 AND l.embedding_model = ` + quoteLiteral(sc.model.name) +
 		` AND l.embedding IS NOT NULL AND l.id <> $2`

@@ -30,7 +30,7 @@ func writeImageHashes(ctx context.Context, tx *sql.Tx, l *listinggen.Listing, re
 // SimilarImages finds the listings in scope with an image within
 // q.MaxDistance bits of a query hash. The scope's hashes are read through
 // listing_image_hashes_by_shop and compared in process (a popcount each:
-// the scan costs the reading, about 1 µs a row).
+// reading the rows is the scan's whole cost).
 func (s *Store) SimilarImages(ctx context.Context, tenantID string, q listinggen.ImageHashQuery) ([]listinggen.ImageHashMatch, error) {
 	if err := q.Check(); err != nil {
 		return nil, err

@@ -131,7 +131,8 @@ func (s *Store) prepareCreate(l *listinggen.Listing) (*listinggen.Listing, []byt
 }
 
 // listingWriter inserts listings in one transaction with one prepared
-// statement: preparing the INSERT took a quarter of a bulk load's time.
+// statement, so that a bulk load prepares the INSERT once, not once a
+// listing.
 type listingWriter struct {
 	tx    *sql.Tx
 	stmt  *sql.Stmt
@@ -337,8 +338,8 @@ func (s *Store) SimilarListings(ctx context.Context, tenantID string, q listingg
 }
 
 // similarSQL reads every vector of the scope through SQL and keeps the best
-// K: about 7 µs a row, most of it SQLite walking the row's overflow pages
-// past the JSON body to the embedding.
+// K. Most of its cost is SQLite walking each row's overflow pages past the
+// JSON body to the embedding.
 func (s *Store) similarSQL(ctx context.Context, tenantID string, q listinggen.SimilarQuery) ([]listinggen.SimilarListing, error) {
 	sqlq := `SELECT l.id, l.shop_id, l.embedding FROM listings l`
 	args := []any{}

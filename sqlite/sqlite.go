@@ -43,7 +43,7 @@ type Config struct {
 	// in a file, see VectorCacheDir): the default holds about 1.8 million
 	// of them. When the cached sets do not fit, the least recently used
 	// are dropped; a set that alone exceeds the cap is searched through
-	// SQL (about 7 µs a row). Zero disables the cache.
+	// SQL, which reads every row of the scope. Zero disables the cache.
 	VectorCacheBytes int64
 	// VectorCacheDir is where the vector cache keeps the exact vectors it
 	// re-ranks with, in a file removed as soon as it is created (4 bytes a

@@ -10,10 +10,9 @@ import (
 
 // The store answers similarity queries from an in-memory copy of each
 // tenant's vectors (internal/vectorcache): one indexed SQL probe plus a scan
-// of memory (about 0.1 ms per 1000 rows of 256 dimensions, on every core)
-// instead of reading each row's blob through SQL, which walks the JSON
-// body's overflow pages to reach the embedding (about 7 µs a row). This
-// file is the cache's Source.
+// of memory, split across the cores, instead of reading each row's blob
+// through SQL, which walks the JSON body's overflow pages to reach the
+// embedding. This file is the cache's Source.
 //
 // Freshness. Results are never stale, whoever wrote: every write to a
 // listing sets its change_seq to one more than its tenant's highest, in the
@@ -28,12 +27,9 @@ import (
 // holds every change below N: nothing committed before the query started
 // can be missed, and the store's own writes and those of another process
 // sharing the file (a `listinggen batch` run) take the same path. When
-// nothing changed the probe is one index seek (tens of µs).
-//
-// PRAGMA data_version was the alternative: it is per connection and cheap,
-// but it only says that some other connection (this process's writer
-// included) committed something, somewhere, so every write of any tenant
-// would cost a full reload, and it would need a dedicated connection.
+// nothing changed the probe is one index seek. change_seq is numbered per
+// tenant and read from any connection: a write costs a catch-up of the
+// rows it changed, in its own tenant's sets only.
 //
 // Listings are never deleted (DeleteShop refuses a shop with listings), so
 // change_seq covers inserts and updates; a future delete must leave a

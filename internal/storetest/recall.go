@@ -81,8 +81,8 @@ func Recall(t *testing.T, s listinggen.Store) {
 	gen.rng.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
 
 	// The Store interface has no batch insert, so listings go in one call
-	// each, from a few goroutines: PostgreSQL overlaps their commits (its
-	// cost is HNSW maintenance, 1-2 ms a row), SQLite queues them on its
+	// each, from a few goroutines: PostgreSQL overlaps their commits (the
+	// cost of each is mostly HNSW maintenance), SQLite queues them on its
 	// single writer.
 	start := time.Now()
 	var wg sync.WaitGroup

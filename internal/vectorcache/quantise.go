@@ -14,10 +14,9 @@ import "math"
 // score: approx ± slack, approx = fac·(q·c)/|q|. The scan keeps the rows
 // whose interval could reach the K-th best lower end, and only those are
 // scored exactly, from the vectors in the spill file. On listing-title
-// vectors slack is about 0.005 and a top-10 query re-ranks 12 to 20 rows of
-// 10,000 or 100,000 (measured on the storebench catalogue), so a query reads
-// a quarter of the memory and about 20 KiB of the file, and answers exactly
-// what a scan of the float32 vectors would.
+// vectors slack is small, so a top-K query re-ranks few rows beyond K: a
+// query reads a quarter of the memory a scan of the float32 vectors reads
+// and a few rows of the file, and answers exactly what that scan would.
 
 // codeMax is the largest code magnitude.
 const codeMax = 127
@@ -57,9 +56,7 @@ func quantise(dst []int8, vec []float32) (fac, slack float64, ok bool) {
 }
 
 // codeValue[uint8(c)] is float64(c): a load from a 2 KiB table that stays
-// in the L1 cache is faster than converting each int8 (about 1.7x on the
-// scan, measured on the BenchmarkSearch rows), and as fast as reading
-// float32 vectors was.
+// in the L1 cache is faster than converting each int8.
 var codeValue = func() (t [256]float64) {
 	for i := range t {
 		t[i] = float64(int8(uint8(i)))

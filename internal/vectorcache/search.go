@@ -39,7 +39,7 @@ type span struct {
 }
 
 // parallelRows is the scan size from which a query is split across cores:
-// a goroutine costs microseconds, 4096 rows of 256 dimensions about 0.5 ms.
+// from there on scanning the rows costs far more than starting goroutines.
 const parallelRows = 4 << 10
 
 // candidate is a row whose codes could not rule it out of the top K.

@@ -8,13 +8,12 @@
 // through SQL, and answers exactly what a scan of the vectors would.
 //
 // Layout. Each shop's rows sit together, in chunks that grow from 16 rows
-// to 512 (128 KiB of codes at 256 dimensions) and are never copied to grow: a shop
-// query reads its shop's chunks and nothing else, front to back, which is
-// what the hardware prefetcher needs (rows of one shop spread among a
-// tenant's other shops were read at a fifth of the speed), and a set's
-// memory is its rows plus at most one part-filled chunk per shop, with no
-// doubling copies on the way (a load of 100k rows would otherwise hold
-// 1.5 times its size for a moment, and leave up to half of it unused).
+// to 512 (128 KiB of codes at 256 dimensions) and are never copied to
+// grow: a shop query reads its shop's chunks and nothing else, front to
+// back, which is what the hardware prefetcher needs, and a set's memory is
+// its rows plus at most one part-filled chunk per shop, with no doubling
+// copies on the way (a slice grown by doubling holds 1.5 times its size
+// while it is copied, and leaves up to half of it unused).
 //
 // Freshness is the store's job, through its Source: before each query the
 // set asks the source for every change since the position it reached, and
@@ -27,10 +26,10 @@
 // codes, a quarter of its vector, 24 bytes of bounds and packed id, and its
 // index entry), almost all of it outside the Go heap (rows.go), and its
 // vector's size in the file. The sets share one byte cap on the memory;
-// the least recently used are dropped
-// when a load or catch-up pushes the total over it, and a set that alone
-// exceeds it is marked oversize and its queries go to the store's SQL path
-// from then on (its rows only ever grow).
+// the least recently used are dropped when a load or catch-up pushes the
+// total over it, and a set that alone exceeds it is marked oversize and
+// its queries go to the store's SQL path from then on (its rows only ever
+// grow).
 package vectorcache
 
 import (

@@ -20,7 +20,8 @@ type FitConfig struct {
 
 // Fit fits the verifier's logistic model to labelled pairs by full-batch
 // gradient descent on the mean log loss, so that its score is a
-// probability. It is how DefaultWeights were made (see TestFitReproduces).
+// probability. DefaultWeights are its result under DefaultFitConfig
+// (TestDefaultWeightsAreTheFit checks that they match).
 func Fit(pairs []Pair, cfg FitConfig) dedup.Weights {
 	xs := make([][dedup.NumFeatures]float64, len(pairs))
 	ys := make([]float64, len(pairs))

@@ -192,14 +192,14 @@ func (c Config) fillPostgres(ctx context.Context, d *data, r *Report) (*pgBench,
 
 // bulkLoad loads items [lo, N) through CreateListing faster than the timed
 // part, without changing what the store writes: the model's HNSW index,
-// which costs most of each insert's time (386 rows/s with it on 2 cores),
-// is dropped first, to be created again from its own definition once the
-// table is loaded and vacuumed (rebuildIndex), and the loader's sessions
-// commit with synchronous_commit=off, so that no insert waits for a WAL
-// flush. The rows, their image hashes and the vec_xid stamps are
-// CreateListing's own, and the index ends as the one the store built when
-// it first saw the model, over every row. How the rows went in, and at
-// what rate, is reported as a note.
+// which costs most of each insert's time, is dropped first, to be created
+// again from its own definition once the table is loaded and vacuumed
+// (rebuildIndex), and the loader's sessions commit with
+// synchronous_commit=off, so that no insert waits for a WAL flush. The
+// rows, their image hashes and the vec_xid stamps are CreateListing's own,
+// and the index ends as the one the store built when it first saw the
+// model, over every row. How the rows went in, and at what rate, is
+// reported as a note.
 func (p *pgBench) bulkLoad(ctx context.Context, c Config, d *data, dbURL string, lo int, r *Report) error {
 	var index, def string
 	err := p.pool.QueryRow(ctx, `SELECT index_name, coalesce(pg_get_indexdef(to_regclass(index_name)), '')

@@ -69,9 +69,9 @@ type Config struct {
 	// PostgresRowSample is how many listings go into PostgreSQL through
 	// CreateListing with the model's HNSW index kept up, timed against the
 	// plain-table baseline; the rest are loaded with the index dropped and
-	// rebuilt afterwards (see bulkLoad), because at 386 rows/s 1M listings
-	// would take most of an hour. At least 1: the first listing records
-	// the model and creates its index.
+	// rebuilt afterwards (see bulkLoad), because keeping the index up makes
+	// every insert slow, too slow for a load of 1M listings. At least 1:
+	// the first listing records the model and creates its index.
 	PostgresRowSample int
 	// SQLiteRowSample is how many listings go into SQLite one
 	// CreateListing (one transaction, one fsync) at a time, to time that;
@@ -93,8 +93,8 @@ type Config struct {
 	// BuildMemory lists the maintenance_work_mem settings to time the HNSW
 	// REINDEX with ("server": the server's setting); empty means
 	// DefaultBuildMemory. pgvector builds much faster when the graph fits
-	// (at 100k x 256: 130 MB, over the 64 MB PostgreSQL ships with). The
-	// first is also what the bulk load rebuilds the index with.
+	// (the 64 MB PostgreSQL ships with is too small for it at 100k x 256).
+	// The first is also what the bulk load rebuilds the index with.
 	BuildMemory []string
 	// KeepDatabase leaves the PostgreSQL database in place (its name is
 	// logged), to look at plans afterwards; drop it by hand.
@@ -121,9 +121,9 @@ type Variant struct {
 // the in-process vector cache, the tenant through HNSW); the SQL paths it
 // replaces for a shop (HNSW with the shop filter, and an exact scan with
 // ExactScanMaxRows above the shop's size); pgvector's default ef_search
-// (40, faster, lower recall), 50 (the least that reached recall 0.98 at
-// 100k) and a larger one (400, slower, higher), to put numbers on what
-// each costs and buys.
+// (40, faster, lower recall), 50 (close to the least that meets the
+// tenant recall target, 0.98, at 100k) and a larger one (400, slower,
+// higher), to put numbers on what each costs and buys.
 func DefaultVariants() []Variant {
 	return []Variant{
 		{Name: "postgres", Tune: func(*postgres.Config) {}},
@@ -139,8 +139,8 @@ func DefaultVariants() []Variant {
 // in turn (see Run).
 const queryBlock = 20
 
-// DefaultBuildMemory is one REINDEX with room for the graph (1M x 256
-// needs about 1.3 GB); "server" would use the server's setting.
+// DefaultBuildMemory is one REINDEX with room for the graph of
+// bench-large's 1M x 256; "server" would use the server's setting.
 func DefaultBuildMemory() []string { return []string{"2GB"} }
 
 // DefaultConfig is make bench's run: 100k listings, a 10k-row shop.
@@ -617,8 +617,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	// the baseline and the stores alike, as it would query by query, but a
 	// store's queries follow one another as a dedup service's do, instead
 	// of each following a 100 MB scan of the baseline's vectors that has
-	// just emptied the CPU caches (that ordering added 1-2 ms to every
-	// PostgreSQL walk of the HNSW index: README).
+	// just emptied the CPU caches and would slow the store's query down.
 	c.logf("querying: %d per scope and store after %d warm-up, in blocks of %d", c.Queries, c.Warmup, queryBlock)
 	perScope := c.Queries + c.Warmup
 	for lo, block := 0, 0; lo < len(d.queries); lo, block = lo+queryBlock, block+1 {

@@ -29,11 +29,10 @@ import (
 //
 // At DEDUP_BENCH_N=1000000 (make bench-large) PostgreSQL gets its first
 // 100000 listings through CreateListing as timed, the rest in a bulk load
-// with the HNSW index built once afterwards. Estimated from a run at 200000
-// on a loaded machine, the test takes about half an hour on 2 quiet cores:
-// the loads about 15 minutes, the HNSW build 7-10, the queries about 7 (the
-// Go exact scan, 170 ms per tenant query, 1.5 of them); that is why
-// DEDUP_BENCH_QUERIES keeps its default there.
+// with the HNSW index built once afterwards. The loads and the HNSW build
+// take most of the run, and the queries (mostly the Go exact scan behind
+// each tenant query) the rest at the default DEDUP_BENCH_QUERIES, which is
+// why it keeps its default there.
 func TestDedupBench(t *testing.T) {
 	if os.Getenv("DEDUP_BENCH") != "1" {
 		t.Skip("set DEDUP_BENCH=1 to run the dedup benchmark (minutes); scripts/bench.sh does")
