@@ -3,7 +3,7 @@ package listinggen
 import "context"
 
 // TextRules are the platform limits a rewriter must respect. They come from
-// the platform profile (pipeline/compliance) with any shop overrides applied.
+// the platform profile (platform/) with any shop overrides applied.
 type TextRules struct {
 	Platform Platform `json:"platform"`
 	// TitleMaxUnits is the title limit counted by TitleUnits (CJK 2, ASCII 1).

@@ -7,7 +7,7 @@ import (
 )
 
 // Platform is a marketplace a shop publishes to. Its rules (title length,
-// image specs) live in pipeline/compliance as data.
+// image specs) live in platform/ as data.
 type Platform string
 
 const (

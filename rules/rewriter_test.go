@@ -198,7 +198,7 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("%v (run go test -update once)", err)
 	}
 	if b.String() != string(want) {
-		t.Errorf("output differs from %s; run `go test ./pipeline/rules -update` and review the diff", golden)
+		t.Errorf("output differs from %s; run `go test ./rules -update` and review the diff", golden)
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package openaibench measures LLM rewriting throughput against the fake
-// provider (openai/openaitest) under enforced rate limits: the figures of
+// provider (internal/openaitest) under enforced rate limits: the figures of
 // the performance target (achieved requests per minute as a fraction of the
 // limit, the share of 429s, failed items, tokens per listing, and a rerun of
 // the same catalogue that should make no calls). The limits are parameters,
