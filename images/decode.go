@@ -135,8 +135,6 @@ func decode(data []byte, lim Limits, vs []VariantSpec) (*Source, error) {
 	return s, nil
 }
 
-func abs(x int) int { return max(x, -x) }
-
 func decodeConfig(f Format, data []byte) (image.Config, error) {
 	r := bytes.NewReader(data)
 	switch f {

@@ -141,8 +141,6 @@ func jpegBytes(t testing.TB, m image.Image, q int) []byte {
 var (
 	colorRed   = color.NRGBA{255, 0, 0, 255}
 	colorBlue  = color.NRGBA{0, 0, 255, 255}
-	colorBlack = color.NRGBA{0, 0, 0, 255}
-	colorWhite = color.NRGBA{255, 255, 255, 255}
 )
 
 // halves returns a w×h image whose left half is left and right half right.

@@ -68,8 +68,9 @@ func (c *Confirmer) ConfirmSame(ctx context.Context, a, b listinggen.DedupItem) 
 		{Role: goopenai.ChatMessageRoleSystem, Content: confirmPrompt},
 		{Role: goopenai.ChatMessageRoleUser, Content: "```json\n" + data + "\n```"},
 	}
-	creq := goopenai.ChatCompletionRequest{Model: c.r.cfg.Model, Messages: messages, MaxTokens: 200,
+	creq := goopenai.ChatCompletionRequest{Model: c.r.cfg.Model, Messages: messages,
 		ResponseFormat: &goopenai.ChatCompletionResponseFormat{Type: goopenai.ChatCompletionResponseFormatTypeJSONObject}}
+	c.r.limitTokens(&creq, 200)
 	var resp goopenai.ChatCompletionResponse
 	err := c.r.core.call(ctx, "confirm", estimateMessages(messages)+60, func(actx context.Context) (used, error) {
 		var err error

@@ -390,11 +390,7 @@ func (r *Rewriter) request(j job, format string) goopenai.ChatCompletionRequest 
 		// default (1.0); the smallest positive value is 0 in effect.
 		creq.Temperature = math.SmallestNonzeroFloat32
 	}
-	if r.cfg.UseMaxCompletionTokens {
-		creq.MaxCompletionTokens = r.cfg.MaxTokens
-	} else {
-		creq.MaxTokens = r.cfg.MaxTokens
-	}
+	r.limitTokens(&creq, r.cfg.MaxTokens)
 	switch format {
 	case FormatJSONSchema:
 		creq.ResponseFormat = &goopenai.ChatCompletionResponseFormat{
@@ -409,4 +405,16 @@ func (r *Rewriter) request(j job, format string) goopenai.ChatCompletionRequest 
 		creq.Seed = &seed
 	}
 	return creq
+}
+
+// limitTokens caps a request's output in the field the provider reads:
+// OpenAI's newer models take only max_completion_tokens, while most
+// OpenAI-compatible servers (DeepSeek, Ollama, vLLM) read max_tokens.
+func (r *Rewriter) limitTokens(req *goopenai.ChatCompletionRequest, n int) {
+	if r.cfg.UseMaxCompletionTokens {
+		req.MaxCompletionTokens = n
+		return
+	}
+	//lint:ignore SA1019 max_tokens is the field OpenAI-compatible servers read
+	req.MaxTokens = n
 }

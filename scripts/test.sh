@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The project's test command (`make test`, run by CI): formatting, vet, and
+# The project's test command (`make test`, run by CI): formatting, vet,
+# staticcheck, and
 # every test with the race detector against both stores. It makes sure
 # PostgreSQL is running with pgvector, creates a fresh database for the run
 # and drops it afterwards. Under CI=true a missing PostgreSQL fails the run;
@@ -17,6 +18,8 @@ if [ -n "$unformatted" ]; then
   log "gofmt would change:"; printf '%s\n' "$unformatted" >&2; exit 1
 fi
 go vet ./...
+# staticcheck at a pinned version, as make lint runs it.
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 PGHOST=${PGHOST:-127.0.0.1}
 PGPORT=${PGPORT:-5432}

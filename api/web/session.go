@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -256,7 +255,3 @@ func langOf(c echo.Context) string {
 	}
 	return "zh"
 }
-
-// errNotSignedIn is what page handlers return to send the browser to the
-// sign-in page.
-var errNotSignedIn = errors.New("not signed in")

@@ -252,16 +252,6 @@ func (c *Cache) get(k Key) *set {
 	return v
 }
 
-// drop forgets v, if it is still key's set.
-func (c *Cache) drop(v *set) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.sets[v.key] == v {
-		delete(c.sets, v.key)
-		c.used -= v.accounted
-	}
-}
-
 // account records v's new size and drops the least recently used other
 // sets until the total fits. A dropped set is only forgotten: queries that
 // hold it finish on it, and the next query of its key loads a new one.

@@ -336,13 +336,6 @@ func TestChunksStayFullButTheLast(t *testing.T) {
 	}
 }
 
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
 // TestSearchIsExactOnRealValuedVectors checks the codes' bounds where they
 // matter: real-valued vectors with clusters of near-copies (so that many
 // rows score close to the K-th best), answered as an exact scan of the

@@ -86,8 +86,7 @@ func clusterBlock(v *Verifier, feats []*features, members []int, threshold float
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
