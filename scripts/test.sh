@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (`make test`, run by CI): formatting, vet,
-# staticcheck, and
-# every test with the race detector against both stores. It makes sure
+# staticcheck, and every test with the race detector against both stores.
+# It makes sure
 # PostgreSQL is running with pgvector, creates a fresh database for the run
 # and drops it afterwards. Under CI=true a missing PostgreSQL fails the run;
 # elsewhere the PostgreSQL tests are skipped with a warning. It installs
