@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -58,7 +57,7 @@ type imageRequest struct {
 // (multipart field "file") or a URL fetched with the same guards as product
 // images.
 func (s *Server) postImage(c echo.Context) error {
-	if s.deps.Images == nil {
+	if !s.deps.Pipeline.ImagesEnabled() {
 		return listinggen.Errorf(listinggen.EUNAVAILABLE, "the image stage is not enabled on this server")
 	}
 	var req imageRequest
@@ -89,19 +88,12 @@ func (s *Server) postImage(c echo.Context) error {
 		}
 		in.Data, in.Name = data, "upload:"+fh.Filename
 	}
-	spec, ok := s.deps.Pipeline.ImageSpec(req.Platform)
-	if !ok {
-		return listinggen.Invalid([]listinggen.FieldError{{Field: "platform", Message: fmt.Sprintf("must be one of %v", listinggen.Platforms)}})
-	}
 	var img *images.Image
+	var variants []listinggen.ImageVariant
 	err := s.withPipelineSlot(c, func() (err error) {
-		img, err = s.deps.Images.ProcessOne(c.Request().Context(), spec.ForCategory(req.Category), in)
+		img, variants, err = s.deps.Pipeline.MakeImage(c.Request().Context(), tenant(c), req.Platform, req.Category, in)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	variants, err := s.deps.Pipeline.KeepImage(c.Request().Context(), tenant(c), *img)
 	if err != nil {
 		return err
 	}

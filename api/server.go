@@ -19,7 +19,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api/web"
-	"github.com/listinggen/listinggen/images"
 	"github.com/listinggen/listinggen/pipeline"
 )
 
@@ -93,10 +92,8 @@ func (c Config) Validate() error {
 // Deps are the server's collaborators.
 type Deps struct {
 	Store listinggen.Store
-	// Blobs serves image variants; Images makes them for POST /v1/images
-	// (nil: that endpoint answers 503).
+	// Blobs serves image variants.
 	Blobs    listinggen.BlobStore
-	Images   *images.Processor
 	Pipeline *pipeline.Pipeline
 	// Jobs runs batch jobs (nil: the /v1/jobs routes answer 503).
 	Jobs   JobService

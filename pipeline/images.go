@@ -14,7 +14,36 @@ import (
 // implementation.
 type ImageProcessor interface {
 	Process(ctx context.Context, spec platform.ImageSpec, inputs []images.Input) (images.Result, error)
+	// ProcessOne makes one image's variants, for an upload or a URL; a
+	// failure is the image's error.
+	ProcessOne(ctx context.Context, spec platform.ImageSpec, in images.Input) (*images.Image, error)
 }
+
+// MakeImage makes a platform's variants of one image (an upload or a URL
+// fetched with the product images' guards) for a product category, records
+// the tenant as their owner and returns them as a listing would hold them.
+// Without an image processor it is an EUNAVAILABLE error.
+func (p *Pipeline) MakeImage(ctx context.Context, tenantID string, pl listinggen.Platform, category string, in images.Input) (*images.Image, []listinggen.ImageVariant, error) {
+	if p.cfg.Images == nil {
+		return nil, nil, listinggen.Errorf(listinggen.EUNAVAILABLE, "the image stage is not enabled on this server")
+	}
+	spec, ok := p.ImageSpec(pl)
+	if !ok {
+		return nil, nil, listinggen.Invalid([]listinggen.FieldError{{Field: "platform", Message: fmt.Sprintf("must be one of %v", listinggen.Platforms)}})
+	}
+	img, err := p.cfg.Images.ProcessOne(ctx, spec.ForCategory(category), in)
+	if err != nil {
+		return nil, nil, err
+	}
+	variants, err := p.KeepImage(ctx, tenantID, *img)
+	if err != nil {
+		return nil, nil, err
+	}
+	return img, variants, nil
+}
+
+// ImagesEnabled says whether the pipeline makes image variants.
+func (p *Pipeline) ImagesEnabled() bool { return p.cfg.Images != nil }
 
 // ShopImageSpec is the platform's image specification with the shop's
 // overrides (Shop.Rules.Images) laid over the profile's fields; an override

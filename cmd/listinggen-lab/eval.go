@@ -26,11 +26,11 @@ import (
 )
 
 const evalUsage = `Usage:
-  listinggen eval [all]        every figure below, on the repository's test data
-  listinggen eval dedup        --pairs FILE --tune-on FILE [--curve FILE.svg]
-  listinggen eval clusters     --catalogue FILE --truth FILE
-  listinggen eval diversity    --catalogue FILE [--shops 10]
-  listinggen eval latency      --catalogue FILE [--shops 10] [--queries 300]
+  listinggen-lab eval [all]        every figure below, on the repository's test data
+  listinggen-lab eval dedup        --pairs FILE --tune-on FILE [--curve FILE.svg]
+  listinggen-lab eval clusters     --catalogue FILE --truth FILE
+  listinggen-lab eval diversity    --catalogue FILE [--shops 10]
+  listinggen-lab eval latency      --catalogue FILE [--shops 10] [--queries 300]
 
 Run from the repository root, or point the flags at the files.
 `

@@ -22,7 +22,6 @@ import (
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api"
 	"github.com/listinggen/listinggen/hashembed"
-	"github.com/listinggen/listinggen/images"
 	"github.com/listinggen/listinggen/jobs"
 	"github.com/listinggen/listinggen/openai"
 	"github.com/listinggen/listinggen/pipeline"
@@ -261,7 +260,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 type services struct {
 	pipeline *pipeline.Pipeline
 	blobs    listinggen.BlobStore
-	images   *images.Processor
 	// estimator prices items for dry runs (nil with the rules rewriter).
 	estimator jobs.Estimator
 	// ledger books every model call's cost; close flushes it.
@@ -335,7 +333,7 @@ func buildPipeline(store listinggen.Store, dataDir string, getenv func(string) s
 	if proc != nil {
 		cfg.Images = proc
 	}
-	svc.blobs, svc.images = blobs, proc
+	svc.blobs = blobs
 	if cfg.Embedder, err = apiEmbedder(getenv, logger, onUsage, sharedLimiterFor(store)); err != nil {
 		return fail(err)
 	}
@@ -360,5 +358,5 @@ func buildServer(store listinggen.Store, svc *services, jobService api.JobServic
 		return nil, err
 	}
 	return api.NewServer(apiCfg, api.Deps{Store: store, Pipeline: svc.pipeline, Spec: spec, Logger: logger,
-		Blobs: svc.blobs, Images: svc.images, Metrics: obs, Jobs: jobService})
+		Blobs: svc.blobs, Metrics: obs, Jobs: jobService})
 }
