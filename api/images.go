@@ -7,7 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/images"
 )
 
 var (
@@ -61,7 +60,7 @@ func (s *Server) postImage(c echo.Context) error {
 		return listinggen.Errorf(listinggen.EUNAVAILABLE, "the image stage is not enabled on this server")
 	}
 	var req imageRequest
-	var in images.Input
+	var in listinggen.ImageInput
 	if isJSON(c.Request().Header.Get(echo.HeaderContentType)) {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
@@ -88,7 +87,7 @@ func (s *Server) postImage(c echo.Context) error {
 		}
 		in.Data, in.Name = data, "upload:"+fh.Filename
 	}
-	var img *images.Image
+	var img *listinggen.ProcessedImage
 	var variants []listinggen.ImageVariant
 	err := s.withPipelineSlot(c, func() (err error) {
 		img, variants, err = s.deps.Pipeline.MakeImage(c.Request().Context(), tenant(c), req.Platform, req.Category, in)
@@ -98,7 +97,7 @@ func (s *Server) postImage(c echo.Context) error {
 		return err
 	}
 	out := map[string]any{"url": img.URL, "format": img.Format, "width": img.Width, "height": img.Height, "bytes": img.Bytes,
-		"sha256": img.SHA256, "phash": img.PHash.String()}
+		"sha256": img.SHA256, "phash": listinggen.FormatPHash(img.PHash)}
 	out["variants"] = variants
 	return c.JSON(http.StatusCreated, out)
 }

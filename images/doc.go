@@ -13,7 +13,7 @@
 //   - Decode / DecodeFor: DecodeConfig first, pixel and byte limits before
 //     any pixel memory, JPEG/PNG/GIF/WebP only, decoder panics recovered,
 //     EXIF orientation read, transparency flattened on white.
-//   - platform.ImageSpec (ParseSpec, ForCategory, Variants): the compliance profile's
+//   - listinggen.ImageSpec (ParseSpec, ForCategory, Variants): the compliance profile's
 //     "images" block, typed.
 //   - Render: variants from a Source; quality steps down to fit the byte
 //     limit, never below the floor.

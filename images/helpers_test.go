@@ -36,7 +36,7 @@ func readTestdata(t testing.TB, name string) []byte {
 }
 
 // profileSpec is a platform profile's image specification.
-func profileSpec(t testing.TB, name string) platform.ImageSpec {
+func profileSpec(t testing.TB, name string) listinggen.ImageSpec {
 	t.Helper()
 	profiles, err := platform.Profiles()
 	if err != nil {
@@ -139,8 +139,8 @@ func jpegBytes(t testing.TB, m image.Image, q int) []byte {
 }
 
 var (
-	colorRed   = color.NRGBA{255, 0, 0, 255}
-	colorBlue  = color.NRGBA{0, 0, 255, 255}
+	colorRed  = color.NRGBA{255, 0, 0, 255}
+	colorBlue = color.NRGBA{0, 0, 255, 255}
 )
 
 // halves returns a w×h image whose left half is left and right half right.

@@ -10,8 +10,6 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/listinggen/listinggen/platform"
-
 	"github.com/listinggen/listinggen"
 )
 
@@ -58,84 +56,6 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Input is one source image: a URL to fetch, or uploaded bytes.
-type Input struct {
-	// URL is fetched when Data is nil.
-	URL string
-	// Data is an uploaded file; Name (for example "upload:photo.jpg")
-	// identifies it in results and errors.
-	Data []byte
-	Name string
-}
-
-func (in Input) label() string {
-	if in.Data != nil {
-		if in.Name != "" {
-			return in.Name
-		}
-		return "upload"
-	}
-	return in.URL
-}
-
-// Image is a processed source image.
-type Image struct {
-	// Index is the position of the input in the Process call.
-	Index int `json:"index"`
-	// URL is the input's URL (or upload name).
-	URL string `json:"url"`
-	// Format, Width and Height describe the source as displayed (after
-	// EXIF orientation); Bytes and SHA256 its file.
-	Format Format `json:"format"`
-	Width  int    `json:"width"`
-	Height int    `json:"height"`
-	Bytes  int    `json:"bytes"`
-	SHA256 string `json:"sha256"`
-	// PHash is the perceptual hash of the source, for duplicate detection.
-	PHash PHash `json:"phash"`
-	// Variants are stored in the BlobPutter under their SHA256; Data is nil.
-	Variants []Variant `json:"variants"`
-}
-
-// Variant returns the variant with the given name.
-func (im *Image) Variant(name string) (Variant, bool) {
-	for _, v := range im.Variants {
-		if v.Name == name {
-			return v, true
-		}
-	}
-	return Variant{}, false
-}
-
-// ImageError records why one input produced no image. Code is a
-// listinggen error code; Reason is safe to show to clients.
-type ImageError struct {
-	Index  int    `json:"index"`
-	URL    string `json:"url"`
-	Code   string `json:"code"`
-	Reason string `json:"reason"`
-}
-
-func (e ImageError) Error() string { return fmt.Sprintf("image %d (%s): %s", e.Index, e.URL, e.Reason) }
-
-// Result is the outcome of a Process call: one entry in Images or in Errors
-// for every input, each list in input order.
-type Result struct {
-	Images []Image      `json:"images"`
-	Errors []ImageError `json:"image_errors,omitempty"`
-}
-
-// HasMain reports whether at least one image produced a main variant; a
-// listing without one needs review.
-func (r Result) HasMain() bool {
-	for i := range r.Images {
-		if _, ok := r.Images[i].Variant(VariantMain); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // Processor fetches, checks, decodes, resizes, hashes and stores images. It
 // is safe for concurrent use; its concurrency bounds hold across calls.
 type Processor struct {
@@ -176,13 +96,15 @@ func (p *Processor) Fetcher() *Fetcher { return p.fetcher }
 // for every input, concurrently within the processor's bounds. A bad image
 // never fails the others: each failure is one ImageError. Process returns
 // an error only when ctx ends first; the partial Result is still returned.
-func (p *Processor) Process(ctx context.Context, spec platform.ImageSpec, inputs []Input) (Result, error) {
+var _ listinggen.ImageProcessor = (*Processor)(nil)
+
+func (p *Processor) Process(ctx context.Context, spec listinggen.ImageSpec, inputs []listinggen.ImageInput) (listinggen.ImageResult, error) {
 	if err := spec.Validate(); err != nil {
-		return Result{}, listinggen.WrapError(listinggen.EINTERNAL, err, "invalid image spec")
+		return listinggen.ImageResult{}, listinggen.WrapError(listinggen.EINTERNAL, err, "invalid image spec")
 	}
 	variants := Variants(spec, p.cfg.Render)
 	type outcome struct {
-		img *Image
+		img *listinggen.ProcessedImage
 		err error
 	}
 	outs := make([]outcome, len(inputs))
@@ -203,10 +125,10 @@ func (p *Processor) Process(ctx context.Context, spec platform.ImageSpec, inputs
 		}()
 	}
 	wg.Wait()
-	var res Result
+	var res listinggen.ImageResult
 	for i, o := range outs {
 		if o.err != nil {
-			e := ImageError{Index: i, URL: inputs[i].label(), Code: listinggen.ErrorCode(o.err), Reason: listinggen.ErrorMessage(o.err)}
+			e := listinggen.ImageFailure{Index: i, URL: inputs[i].Label(), Code: listinggen.ErrorCode(o.err), Reason: listinggen.ErrorMessage(o.err)}
 			if e.Code == listinggen.EINTERNAL {
 				p.logger.ErrorContext(ctx, "image processing failed", "index", i, "url", e.URL, "err", o.err)
 			} else {
@@ -221,8 +143,8 @@ func (p *Processor) Process(ctx context.Context, spec platform.ImageSpec, inputs
 }
 
 // ProcessOne processes a single input; the error is a *listinggen.Error.
-func (p *Processor) ProcessOne(ctx context.Context, spec platform.ImageSpec, in Input) (*Image, error) {
-	res, err := p.Process(ctx, spec, []Input{in})
+func (p *Processor) ProcessOne(ctx context.Context, spec listinggen.ImageSpec, in listinggen.ImageInput) (*listinggen.ProcessedImage, error) {
+	res, err := p.Process(ctx, spec, []listinggen.ImageInput{in})
 	if len(res.Images) == 1 {
 		return &res.Images[0], nil
 	}
@@ -252,7 +174,7 @@ func (p *Processor) decodeAndRender(ctx context.Context, data []byte, variants [
 	return src, src.PHash(), vs, nil
 }
 
-func (p *Processor) processOne(ctx context.Context, idx int, in Input, variants []VariantSpec) (img *Image, err error) {
+func (p *Processor) processOne(ctx context.Context, idx int, in listinggen.ImageInput, variants []VariantSpec) (img *listinggen.ProcessedImage, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			img, err = nil, listinggen.WrapError(listinggen.EINTERNAL, fmt.Errorf("panic: %v", r), "the image could not be processed")
@@ -274,12 +196,12 @@ func (p *Processor) processOne(ctx context.Context, idx int, in Input, variants 
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
-	out := &Image{
-		Index: idx, URL: in.label(), Format: src.Format, Width: src.Width, Height: src.Height,
-		Bytes: len(data), SHA256: hex.EncodeToString(sum[:]), PHash: hash, Variants: vs,
+	out := &listinggen.ProcessedImage{
+		Index: idx, URL: in.Label(), Format: string(src.Format), Width: src.Width, Height: src.Height,
+		Bytes: len(data), SHA256: hex.EncodeToString(sum[:]), PHash: uint64(hash),
+		Variants: make([]listinggen.ImageVariant, len(vs)),
 	}
-	for i := range out.Variants {
-		v := &out.Variants[i]
+	for i, v := range vs {
 		key, err := p.store.Put(ctx, v.Data, v.ContentType())
 		if err != nil {
 			return nil, listinggen.WrapError(listinggen.ErrorCode(err), err, "could not store the %s variant", v.Name)
@@ -287,7 +209,7 @@ func (p *Processor) processOne(ctx context.Context, idx int, in Input, variants 
 		if key != v.SHA256 {
 			return nil, listinggen.Errorf(listinggen.EINTERNAL, "the blob store returned key %q for the %s variant, not its sha256", key, v.Name)
 		}
-		v.Data = nil
+		out.Variants[i] = listinggen.ImageVariant{Name: v.Name, Width: v.Width, Height: v.Height, Bytes: v.Bytes, SHA256: v.SHA256}
 	}
 	return out, nil
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/listinggen/listinggen/platform"
+	"github.com/listinggen/listinggen"
 )
 
 // Fit says how an image is placed on a variant's canvas.
@@ -34,7 +34,7 @@ func (f Fit) String() string {
 
 // Variant names.
 const (
-	VariantMain   = "main"
+	VariantMain   = listinggen.ImageVariantMain
 	VariantDetail = "detail"
 	VariantThumb  = "thumb"
 )
@@ -56,12 +56,12 @@ type VariantSpec struct {
 // Variants lists the images to make for each source image under a
 // platform's spec s (after ForCategory): the main image, any extra main shapes, the detail
 // image when the platform has one, and a thumbnail.
-func Variants(s platform.ImageSpec, c RenderConfig) []VariantSpec {
+func Variants(s listinggen.ImageSpec, c RenderConfig) []VariantSpec {
 	mainFit := c.Fit
 	if mainFit == FitWidth {
 		mainFit = FitPad
 	}
-	w, h := shapeSize(platform.Shape{Ratio: s.MainRatio, Size: s.MainSize}, s.MainMinPx, c.MainSide)
+	w, h := shapeSize(listinggen.ImageShape{Ratio: s.MainRatio, Size: s.MainSize}, s.MainMinPx, c.MainSide)
 	vs := []VariantSpec{{Name: VariantMain, Width: w, Height: h, Fit: mainFit, MaxBytes: s.MainMaxBytes}}
 	for _, sh := range s.ExtraMains {
 		w, h := shapeSize(sh, s.MainMinPx, c.MainSide)
@@ -85,13 +85,13 @@ func Variants(s platform.ImageSpec, c RenderConfig) []VariantSpec {
 // or for a square side×side with side = max(mainSide, minPx), or for other
 // ratios the smallest size whose short side is at least max(750, minPx)
 // (750×1000 for 3:4, the platforms' usual apparel size).
-func shapeSize(sh platform.Shape, minPx, mainSide int) (int, int) {
+func shapeSize(sh listinggen.ImageShape, minPx, mainSide int) (int, int) {
 	if !sh.Size.IsZero() {
 		return sh.Size[0], sh.Size[1]
 	}
 	r := sh.Ratio
 	if r.W <= 0 || r.H <= 0 {
-		r = platform.Ratio{W: 1, H: 1}
+		r = listinggen.ImageRatio{W: 1, H: 1}
 	}
 	if r.W == r.H {
 		side := max(mainSide, minPx)

@@ -7,23 +7,13 @@ import (
 	"github.com/listinggen/listinggen/platform"
 
 	"github.com/listinggen/listinggen"
-	"github.com/listinggen/listinggen/images"
 )
-
-// ImageProcessor makes a product's image variants; images.Processor is the
-// implementation.
-type ImageProcessor interface {
-	Process(ctx context.Context, spec platform.ImageSpec, inputs []images.Input) (images.Result, error)
-	// ProcessOne makes one image's variants, for an upload or a URL; a
-	// failure is the image's error.
-	ProcessOne(ctx context.Context, spec platform.ImageSpec, in images.Input) (*images.Image, error)
-}
 
 // MakeImage makes a platform's variants of one image (an upload or a URL
 // fetched with the product images' guards) for a product category, records
 // the tenant as their owner and returns them as a listing would hold them.
 // Without an image processor it is an EUNAVAILABLE error.
-func (p *Pipeline) MakeImage(ctx context.Context, tenantID string, pl listinggen.Platform, category string, in images.Input) (*images.Image, []listinggen.ImageVariant, error) {
+func (p *Pipeline) MakeImage(ctx context.Context, tenantID string, pl listinggen.Platform, category string, in listinggen.ImageInput) (*listinggen.ProcessedImage, []listinggen.ImageVariant, error) {
 	if p.cfg.Images == nil {
 		return nil, nil, listinggen.Errorf(listinggen.EUNAVAILABLE, "the image stage is not enabled on this server")
 	}
@@ -48,7 +38,7 @@ func (p *Pipeline) ImagesEnabled() bool { return p.cfg.Images != nil }
 // ShopImageSpec is the platform's image specification with the shop's
 // overrides (Shop.Rules.Images) laid over the profile's fields; an override
 // that makes an invalid specification is an EINVALID error naming it.
-func (p *Pipeline) ShopImageSpec(shop *listinggen.Shop) (platform.ImageSpec, error) {
+func (p *Pipeline) ShopImageSpec(shop *listinggen.Shop) (listinggen.ImageSpec, error) {
 	return platform.Lookup(shop.Platform).ImagesWith(shop.Rules.Images)
 }
 
@@ -76,9 +66,9 @@ func (p *Pipeline) images(ctx context.Context, st *state) error {
 		st.ImagesStatus = listinggen.ImagesNone
 		return nil
 	}
-	inputs := make([]images.Input, len(st.Product.Images))
+	inputs := make([]listinggen.ImageInput, len(st.Product.Images))
 	for i, img := range st.Product.Images {
-		inputs[i] = images.Input{URL: img.URL}
+		inputs[i] = listinggen.ImageInput{URL: img.URL}
 	}
 	spec, err := p.ShopImageSpec(st.Shop)
 	if err != nil {
@@ -92,7 +82,7 @@ func (p *Pipeline) images(ctx context.Context, st *state) error {
 	for _, img := range res.Images {
 		li := &st.Images[img.Index]
 		li.Status, li.Format, li.Width, li.Height, li.Bytes = listinggen.ImagesReady, string(img.Format), img.Width, img.Height, img.Bytes
-		li.SHA256, li.PHash = img.SHA256, img.PHash.String()
+		li.SHA256, li.PHash = img.SHA256, listinggen.FormatPHash(img.PHash)
 		variants, err := p.KeepImage(ctx, st.TenantID, img)
 		if err != nil {
 			return err
@@ -122,7 +112,7 @@ func (p *Pipeline) images(ctx context.Context, st *state) error {
 // anything that links them is saved (blobs are shared by content, and a
 // tenant may read only those it made), and returns the variants as a
 // listing holds them.
-func (p *Pipeline) KeepImage(ctx context.Context, tenantID string, img images.Image) ([]listinggen.ImageVariant, error) {
+func (p *Pipeline) KeepImage(ctx context.Context, tenantID string, img listinggen.ProcessedImage) ([]listinggen.ImageVariant, error) {
 	keys := make([]string, len(img.Variants))
 	variants := make([]listinggen.ImageVariant, len(img.Variants))
 	for i, v := range img.Variants {
@@ -153,14 +143,14 @@ func imageReasons(l *listinggen.Listing) []string {
 
 // ImageSpec is the platform's image specification (before category
 // overrides), for the image endpoint.
-func (p *Pipeline) ImageSpec(pl listinggen.Platform) (platform.ImageSpec, bool) {
+func (p *Pipeline) ImageSpec(pl listinggen.Platform) (listinggen.ImageSpec, bool) {
 	profiles, err := platform.Profiles()
 	if err != nil {
-		return platform.ImageSpec{}, false
+		return listinggen.ImageSpec{}, false
 	}
 	prof, ok := profiles[pl]
 	if !ok {
-		return platform.ImageSpec{}, false
+		return listinggen.ImageSpec{}, false
 	}
 	return prof.Images, true
 }
@@ -173,9 +163,9 @@ func (p *Pipeline) HashImages(ctx context.Context, field string, urls []string) 
 	if p.cfg.Images == nil {
 		return nil, nil, listinggen.Invalid([]listinggen.FieldError{{Field: field, Message: "image processing is off on this server; send image_phashes instead"}})
 	}
-	inputs := make([]images.Input, len(urls))
+	inputs := make([]listinggen.ImageInput, len(urls))
 	for i, u := range urls {
-		inputs[i] = images.Input{URL: u}
+		inputs[i] = listinggen.ImageInput{URL: u}
 	}
 	res, err := p.cfg.Images.Process(ctx, platform.Lookup(listinggen.PlatformGeneric).Images, inputs)
 	if err != nil {
@@ -183,7 +173,7 @@ func (p *Pipeline) HashImages(ctx context.Context, field string, urls []string) 
 	}
 	hashes := make([]uint64, 0, len(res.Images))
 	for _, img := range res.Images {
-		hashes = append(hashes, uint64(img.PHash))
+		hashes = append(hashes, img.PHash)
 	}
 	var errs []listinggen.ImageError
 	for _, e := range res.Errors {

@@ -23,7 +23,7 @@ type Config struct {
 	Rewriter listinggen.Rewriter
 	// Images, when set, makes the image variants; otherwise listings keep
 	// their images pending.
-	Images ImageProcessor
+	Images listinggen.ImageProcessor
 	// Fallback, when set, is the rewriter used when Rewriter fails or its
 	// copy is still invalid after one repair round (the rules rewriter
 	// behind an LLM). The listing is then marked needs_review with reasons.

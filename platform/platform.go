@@ -41,7 +41,7 @@ type Profile struct {
 	// changes.
 	ImagesJSON json.RawMessage `json:"images"`
 	// Images is that block parsed.
-	Images ImageSpec `json:"-"`
+	Images listinggen.ImageSpec `json:"-"`
 }
 
 // TextRules returns the limits a rewriter must respect on this platform.
@@ -59,24 +59,24 @@ func (p *Profile) TextRules() listinggen.TextRules {
 // ImagesWith returns the image specification with a shop's overrides
 // (Shop.Rules.Images) laid over the profile's fields. An override that
 // makes an invalid specification is an EINVALID error on rules.images.
-func (p *Profile) ImagesWith(overrides map[string]json.RawMessage) (ImageSpec, error) {
+func (p *Profile) ImagesWith(overrides map[string]json.RawMessage) (listinggen.ImageSpec, error) {
 	if len(overrides) == 0 {
 		return p.Images, nil
 	}
 	fields := map[string]json.RawMessage{}
 	if err := json.Unmarshal(p.ImagesJSON, &fields); err != nil {
-		return ImageSpec{}, err
+		return listinggen.ImageSpec{}, err
 	}
 	for k, v := range overrides {
 		fields[k] = v
 	}
 	raw, err := json.Marshal(fields)
 	if err != nil {
-		return ImageSpec{}, err
+		return listinggen.ImageSpec{}, err
 	}
-	spec, err := ParseImageSpec(raw)
+	spec, err := listinggen.ParseImageSpec(raw)
 	if err != nil {
-		return ImageSpec{}, listinggen.Invalid([]listinggen.FieldError{{Field: "rules.images", Message: err.Error()}})
+		return listinggen.ImageSpec{}, listinggen.Invalid([]listinggen.FieldError{{Field: "rules.images", Message: err.Error()}})
 	}
 	return spec, nil
 }
@@ -128,7 +128,7 @@ func load() (map[listinggen.Platform]*Profile, error) {
 		if err := p.validate(); err != nil {
 			return nil, err
 		}
-		if p.Images, err = ParseImageSpec(p.ImagesJSON); err != nil {
+		if p.Images, err = listinggen.ParseImageSpec(p.ImagesJSON); err != nil {
 			return nil, fmt.Errorf("profile %s: %w", pl, err)
 		}
 		out[pl] = &p

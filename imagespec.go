@@ -1,4 +1,4 @@
-package platform
+package listinggen
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 )
 
 // ImageSpec is a platform's image specification: the "images" block of its
-// profile (data/<platform>.json).
+// profile (platform/data/<platform>.json).
 type ImageSpec struct {
 	// MainMax is how many main (carousel) images the platform accepts.
 	MainMax int `json:"main_max"`
@@ -20,26 +20,26 @@ type ImageSpec struct {
 	// MainMaxBytes is the largest main image file.
 	MainMaxBytes int64 `json:"main_max_bytes"`
 	// MainRatio is the main image's aspect ratio, "1:1" by default.
-	MainRatio Ratio `json:"main_ratio"`
+	MainRatio ImageRatio `json:"main_ratio"`
 	// MainSize is the main image's size in pixels when the platform names
 	// one; otherwise RenderConfig.MainSide decides.
-	MainSize Size `json:"main_size,omitempty"`
+	MainSize ImageSize `json:"main_size,omitempty"`
 	// Formats the platform accepts ("jpeg", "png").
 	Formats []string `json:"formats,omitempty"`
 	// Detail, when set, asks for a detail-page image of bounded width.
-	Detail *DetailSpec `json:"detail,omitempty"`
+	Detail *ImageDetailSpec `json:"detail,omitempty"`
 	// CategoryOverrides add main image shapes for some categories.
-	CategoryOverrides []CategoryOverride `json:"category_overrides,omitempty"`
+	CategoryOverrides []ImageCategoryOverride `json:"category_overrides,omitempty"`
 	// Source says where the figures come from.
 	Source string `json:"source,omitempty"`
 
 	// ExtraMains are the main image shapes a category needs in addition to
 	// MainRatio (for example 3:4 for apparel); ForCategory sets them.
-	ExtraMains []Shape `json:"-"`
+	ExtraMains []ImageShape `json:"-"`
 }
 
-// DetailSpec bounds a detail-page image (Pinduoduo detail_gallery).
-type DetailSpec struct {
+// ImageDetailSpec bounds a detail-page image (Pinduoduo detail_gallery).
+type ImageDetailSpec struct {
 	MinWidth  int   `json:"min_width"`
 	MaxWidth  int   `json:"max_width"`
 	MaxHeight int   `json:"max_height"`
@@ -47,49 +47,49 @@ type DetailSpec struct {
 	MaxCount  int   `json:"max_count"`
 }
 
-// CategoryOverride applies when the product's category path contains any of
+// ImageCategoryOverride applies when the product's category path contains any of
 // CategoryContains.
-type CategoryOverride struct {
+type ImageCategoryOverride struct {
 	CategoryContains []string `json:"category_contains"`
-	MainRatio        Ratio    `json:"main_ratio"`
-	MainSize         Size     `json:"main_size,omitempty"`
+	MainRatio        ImageRatio    `json:"main_ratio"`
+	MainSize         ImageSize     `json:"main_size,omitempty"`
 	Note             string   `json:"note,omitempty"`
 }
 
-// Shape is an aspect ratio with an optional exact size.
-type Shape struct {
-	Ratio Ratio
-	Size  Size
+// ImageShape is an aspect ratio with an optional exact size.
+type ImageShape struct {
+	Ratio ImageRatio
+	Size  ImageSize
 }
 
-// Ratio is a width:height aspect ratio such as 3:4.
-type Ratio struct{ W, H int }
+// ImageRatio is a width:height aspect ratio such as 3:4.
+type ImageRatio struct{ W, H int }
 
-func (r Ratio) String() string { return fmt.Sprintf("%d:%d", r.W, r.H) }
+func (r ImageRatio) String() string { return fmt.Sprintf("%d:%d", r.W, r.H) }
 
 // IsZero reports an unset ratio.
-func (r Ratio) IsZero() bool { return r.W == 0 && r.H == 0 }
+func (r ImageRatio) IsZero() bool { return r.W == 0 && r.H == 0 }
 
 // MarshalText writes "W:H".
-func (r Ratio) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+func (r ImageRatio) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
 // UnmarshalText parses "W:H" with positive integers.
-func (r *Ratio) UnmarshalText(b []byte) error {
+func (r *ImageRatio) UnmarshalText(b []byte) error {
 	w, h, ok := strings.Cut(string(b), ":")
 	iw, err1 := strconv.Atoi(strings.TrimSpace(w))
 	ih, err2 := strconv.Atoi(strings.TrimSpace(h))
 	if !ok || err1 != nil || err2 != nil || iw <= 0 || ih <= 0 || iw > 100 || ih > 100 {
 		return fmt.Errorf("ratio %q must look like 3:4", b)
 	}
-	*r = Ratio{iw, ih}
+	*r = ImageRatio{iw, ih}
 	return nil
 }
 
-// Size is [width, height] in pixels; the zero Size means "not given".
-type Size [2]int
+// ImageSize is [width, height] in pixels; the zero ImageSize means "not given".
+type ImageSize [2]int
 
 // IsZero reports an unset size.
-func (s Size) IsZero() bool { return s == Size{} }
+func (s ImageSize) IsZero() bool { return s == ImageSize{} }
 
 // ParseImageSpec decodes a profile's "images" block. Unknown fields are refused
 // so that a typo in the data is not silently ignored.
@@ -101,7 +101,7 @@ func ParseImageSpec(raw json.RawMessage) (ImageSpec, error) {
 		return ImageSpec{}, fmt.Errorf("image spec: %w", err)
 	}
 	if s.MainRatio.IsZero() {
-		s.MainRatio = Ratio{1, 1}
+		s.MainRatio = ImageRatio{1, 1}
 	}
 	for i := range s.CategoryOverrides {
 		if s.CategoryOverrides[i].MainRatio.IsZero() {
@@ -123,7 +123,7 @@ func (s ImageSpec) Validate() error {
 	if s.MainRatio.W <= 0 || s.MainRatio.H <= 0 {
 		errs = append(errs, errors.New("image spec main_ratio must be set, such as 1:1"))
 	}
-	checkSize := func(name string, sz Size, ratio Ratio, minPx int) {
+	checkSize := func(name string, sz ImageSize, ratio ImageRatio, minPx int) {
 		if sz.IsZero() {
 			return
 		}
@@ -183,7 +183,7 @@ func (s ImageSpec) ForCategory(category string) ImageSpec {
 			}
 			continue
 		}
-		shape := Shape{Ratio: o.MainRatio, Size: o.MainSize}
+		shape := ImageShape{Ratio: o.MainRatio, Size: o.MainSize}
 		if !slices.Contains(out.ExtraMains, shape) {
 			out.ExtraMains = append(out.ExtraMains, shape)
 		}
