@@ -18,7 +18,7 @@ build: ## build bin/listinggen
 	$(GO) build -trimpath -o bin/listinggen ./cmd/listinggen
 
 .PHONY: test
-test: ## gofmt, go vet and every test with -race, against SQLite and PostgreSQL + pgvector
+test: ## gofmt, go vet, staticcheck and every test with -race, against SQLite and PostgreSQL + pgvector
 	./scripts/test.sh
 
 .PHONY: lint

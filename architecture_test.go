@@ -48,3 +48,49 @@ func TestArchitectureDocMatchesThePackages(t *testing.T) {
 		}
 	}
 }
+
+// TestDependencyRule checks the layering of docs/architecture.md on the
+// packages' imports (tests aside): the root package imports nothing of the
+// module; adapters import only the root package, platform, textnorm,
+// prompts and internal helpers, never each other; the pipeline imports no
+// adapter; and nothing imports a command.
+func TestDependencyRule(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const module = "github.com/listinggen/listinggen"
+	rel := func(p string) (string, bool) {
+		if p == module {
+			return ".", true
+		}
+		r, ok := strings.CutPrefix(p, module+"/")
+		return r, ok
+	}
+	adapters := map[string]bool{"postgres": true, "sqlite": true, "openai": true, "rules": true, "hashembed": true, "images": true, "blob": true}
+	adapterMay := func(dep string) bool {
+		return dep == "." || dep == "platform" || dep == "textnorm" || dep == "prompts" ||
+			strings.HasPrefix(dep, "internal/") && !strings.HasPrefix(dep, "internal/lab")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, _ := rel(fields[0])
+		for _, imp := range fields[1:] {
+			dep, own := rel(imp)
+			if !own {
+				continue
+			}
+			switch {
+			case strings.HasPrefix(dep, "cmd/"):
+				t.Errorf("%s imports the command %s", pkg, dep)
+			case pkg == ".":
+				t.Errorf("the root package imports %s", dep)
+			case adapters[pkg] && !adapterMay(dep):
+				t.Errorf("the adapter %s imports %s", pkg, dep)
+			case (pkg == "pipeline" || strings.HasPrefix(pkg, "pipeline/")) && (adapters[dep] || dep == "api" || dep == "jobs"):
+				t.Errorf("%s imports %s, which depends on it", pkg, dep)
+			}
+		}
+	}
+}
