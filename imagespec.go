@@ -50,10 +50,10 @@ type ImageDetailSpec struct {
 // ImageCategoryOverride applies when the product's category path contains any of
 // CategoryContains.
 type ImageCategoryOverride struct {
-	CategoryContains []string `json:"category_contains"`
-	MainRatio        ImageRatio    `json:"main_ratio"`
-	MainSize         ImageSize     `json:"main_size,omitempty"`
-	Note             string   `json:"note,omitempty"`
+	CategoryContains []string   `json:"category_contains"`
+	MainRatio        ImageRatio `json:"main_ratio"`
+	MainSize         ImageSize  `json:"main_size,omitempty"`
+	Note             string     `json:"note,omitempty"`
 }
 
 // ImageShape is an aspect ratio with an optional exact size.

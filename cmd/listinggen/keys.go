@@ -45,7 +45,8 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		fmt.Fprint(stderr, keysUsage)
 		return fmt.Errorf("keys: unknown subcommand %q", sub)
 	}
-	if err := f.Parse(args); err != nil {
+	// revoke takes the key id as an argument, which envflag.Parse refuses.
+	if err := f.FlagSet.Parse(args); err != nil {
 		return err
 	}
 	rest := f.Args()
