@@ -82,27 +82,27 @@ func TestClasses(t *testing.T) {
 			t.Errorf("IsIgnorable(%q) = %v", c, IsIgnorable(c))
 		}
 	}
-	for _, r := range []rune("，。【】！？ 、\u3000·~+$%") {
+	for _, r := range "，。【】！？ 、\u3000·~+$%" {
 		if !IsSeparator(r) || !IsIgnorable(r) {
 			t.Errorf("%q is not a separator", r)
 		}
 	}
-	for _, r := range []rune("\u200b\u200d\u2060\ufeff\u200e\u0301\ufe0f🔥❤⭐\uFFFD") {
+	for _, r := range "\u200b\u200d\u2060\ufeff\u200e\u0301\ufe0f🔥❤⭐\uFFFD" {
 		if !IsIgnorable(r) {
 			t.Errorf("%U is not ignorable", r)
 		}
 	}
-	for _, r := range []rune("最aZ9①한ｶé") {
+	for _, r := range "最aZ9①한ｶé" {
 		if IsIgnorable(r) || IsSeparator(r) {
 			t.Errorf("%q is ignorable", r)
 		}
 	}
-	for _, r := range []rune("😀🔥❤✨⭐⌚\u200d\ufe0f\u20e3©®™") {
+	for _, r := range "😀🔥❤✨⭐⌚\u200d\ufe0f\u20e3©®™" {
 		if !IsEmoji(r) {
 			t.Errorf("IsEmoji(%U) = false", r)
 		}
 	}
-	for _, r := range []rune("a最①⬜") {
+	for _, r := range "a最①⬜" {
 		if IsEmoji(r) {
 			t.Errorf("IsEmoji(%U) = true", r)
 		}
@@ -295,40 +295,29 @@ func checkForm(t *testing.T, f *Form) {
 	}
 }
 
-func TestChunks(t *testing.T) {
+func TestSplit(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		in   string
-		want []string
+		name  string
+		split func(string) []string
+		in    string
+		want  []string
 	}{
-		{"2024夏季新款 法式复古碎花连衣裙", []string{"2024夏季新款", "法式复古碎花连衣裙"}},
-		{"1.5m数据线 3-6岁 Type-C 100%棉", []string{"1.5m数据线", "3-6岁", "Type-C", "100%棉"}},
-		{"【包邮】保温杯/500ml，大容量！", []string{"包邮", "保温杯", "500ml", "大容量"}},
-		{"A/B 10/100 a.b .5 x- -y", []string{"A/B", "10/100", "a.b", "5", "x", "y"}},
-		{"连衣裙-夏季 ＡＢ－Ｃ", []string{"连衣裙", "夏季", "ＡＢ", "Ｃ"}},
-		{"🔥爆款🔥\u3000新品", []string{"爆款", "新品"}},
-		{"顶\u200b级", []string{"顶\u200b级"}},
-		{"  ，。 ", nil},
-		{"", nil},
+		{"Chunks", Chunks, "2024夏季新款 法式复古碎花连衣裙", []string{"2024夏季新款", "法式复古碎花连衣裙"}},
+		{"Chunks", Chunks, "1.5m数据线 3-6岁 Type-C 100%棉", []string{"1.5m数据线", "3-6岁", "Type-C", "100%棉"}},
+		{"Chunks", Chunks, "【包邮】保温杯/500ml，大容量！", []string{"包邮", "保温杯", "500ml", "大容量"}},
+		{"Chunks", Chunks, "A/B 10/100 a.b .5 x- -y", []string{"A/B", "10/100", "a.b", "5", "x", "y"}},
+		{"Chunks", Chunks, "连衣裙-夏季 ＡＢ－Ｃ", []string{"连衣裙", "夏季", "ＡＢ", "Ｃ"}},
+		{"Chunks", Chunks, "🔥爆款🔥\u3000新品", []string{"爆款", "新品"}},
+		{"Chunks", Chunks, "顶\u200b级", []string{"顶\u200b级"}},
+		{"Chunks", Chunks, "  ，。 ", nil},
+		{"Chunks", Chunks, "", nil},
+		{"Words", Words, "iPhone15 手机壳,防摔", []string{"iPhone15", "手机壳", "防摔"}},
+		{"Words", Words, "ＡＢ１２-é", []string{"ＡＢ１２", "é"}},
+		{"Words", Words, "🔥①…", nil},
 	} {
-		if got := Chunks(tc.in); !slices.Equal(got, tc.want) {
-			t.Errorf("Chunks(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestWords(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in   string
-		want []string
-	}{
-		{"iPhone15 手机壳,防摔", []string{"iPhone15", "手机壳", "防摔"}},
-		{"ＡＢ１２-é", []string{"ＡＢ１２", "é"}},
-		{"🔥①…", nil},
-	} {
-		if got := Words(tc.in); !slices.Equal(got, tc.want) {
-			t.Errorf("Words(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := tc.split(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("%s(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
 		}
 	}
 }
