@@ -83,6 +83,7 @@ type Form struct {
 	src   string
 	text  []byte
 	start []int32
+	nfkc  []byte // NFKC of one rune, kept to spare an allocation per call
 }
 
 // Bytes returns the normalised text. It is valid until the Form is reused.
@@ -125,8 +126,7 @@ func (n *Normalizer) String(s string) string {
 // NormalizeInto makes f the Form of s, reusing f's buffers. Offsets are
 // int32: the text must be shorter than 2 GiB.
 func (n *Normalizer) NormalizeInto(f *Form, s string) {
-	text, start := f.text[:0], f.start[:0]
-	var scratch, one [32]byte
+	text, start, nfkc := f.text[:0], f.start[:0], f.nfkc[:0]
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -149,13 +149,10 @@ func (n *Normalizer) NormalizeInto(f *Form, s string) {
 		fr := n.opts.Fold.pre(r)
 		switch {
 		case n.opts.Drop.Has(fr):
-		case n.opts.Compat:
-			var nfkc []byte
-			if fr == r {
-				nfkc = norm.NFKC.AppendString(scratch[:0], s[i:i+size])
-			} else {
-				nfkc = norm.NFKC.Append(scratch[:0], utf8.AppendRune(one[:0], fr)...)
-			}
+		case n.opts.Compat && fr == r:
+			// The width and space foldings produce ASCII, which NFKC leaves
+			// as it is, so only an unfolded rune needs it.
+			nfkc = norm.NFKC.AppendString(nfkc[:0], s[i:i+size])
 			for _, cr := range string(nfkc) {
 				if !n.opts.Drop.Has(cr) {
 					text, start = appendRune(text, start, n.opts.Fold.post(cr), i)
@@ -166,7 +163,7 @@ func (n *Normalizer) NormalizeInto(f *Form, s string) {
 		}
 		i += size
 	}
-	f.src, f.text, f.start = s, text, start
+	f.src, f.text, f.start, f.nfkc = s, text, start, nfkc
 }
 
 // appendRune appends r to text and, for each of its bytes, the offset of
