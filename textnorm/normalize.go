@@ -39,8 +39,10 @@ func (d Drop) Has(r rune) bool {
 //     ., a letter-like rune into punctuation);
 //  4. Fold's case folding applies to what is left.
 //
-// Every option works one input rune at a time, so that each output byte
-// comes from exactly one input rune and a Form can map it back.
+// Drop applies before NFKC, so a symbol with a compatibility form (㎏) is
+// dropped by DropSeparators and DropIgnorable rather than spelt out. Every
+// option works one input rune at a time, so that each output byte comes
+// from exactly one input rune and a Form can map it back.
 type Options struct {
 	Fold Fold
 	// Compat applies Unicode NFKC to each rune: full-width and half-width

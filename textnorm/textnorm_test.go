@@ -190,7 +190,8 @@ func TestNormalize(t *testing.T) {
 		{match, "国👩\u200d👩\u200d👧家级", "国家级"},
 		{match, "①号 Ⅻ ² ﬁne", "1号xii2fine"},
 		{match, "e\u0301 É", "eé"},
-		{match, "ｶﾞ", "カ"}, // one rune at a time: the voiced mark's NFKC is a combining mark
+		{match, "5㎏装", "5装"}, // Drop comes before NFKC: ㎏ is a symbol
+		{match, "ｶﾞ", "カ"},   // one rune at a time: the voiced mark's NFKC is a combining mark
 		{match, "İstanbul ΣΑΣ", "istanbulσασ"},
 		// Mixed CJK and Latin.
 		{match, "iPhone15 手机壳 Type-C", "iphone15手机壳typec"},
