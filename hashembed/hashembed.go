@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"unicode"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 // Config configures the hashing embedder.
@@ -78,7 +78,7 @@ func (h *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, erro
 
 // Vector embeds one text.
 func (h *Embedder) Vector(text string) []float32 {
-	runes := normalizeRunes(text)
+	runes := []rune(embedForm.String(text))
 	v := make([]float64, h.cfg.Dimensions)
 	hasher := fnv.New64a()
 	var buf [4 * 8]byte
@@ -116,18 +116,8 @@ func (h *Embedder) Vector(text string) []float32 {
 	return out
 }
 
-// normalizeRunes lower-cases, folds full-width ASCII to half-width and drops
-// spaces and punctuation, so that "POLO衫" and "ｐｏｌｏ 衫" embed alike.
-func normalizeRunes(s string) []rune {
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r >= 0xFF01 && r <= 0xFF5E {
-			r -= 0xFEE0
-		}
-		if unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) {
-			continue
-		}
-		out = append(out, unicode.ToLower(r))
-	}
-	return out
-}
+// embedForm lower-cases, folds full-width ASCII to half-width and drops
+// spaces, punctuation and symbols, so that "POLO衫" and "ｐｏｌｏ 衫" embed
+// alike. The vector space named by Model depends on it: any change here is
+// a new space.
+var embedForm = textnorm.New(textnorm.Options{Fold: textnorm.FoldWidth | textnorm.FoldCase, Drop: textnorm.DropSeparators})

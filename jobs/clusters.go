@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"unicode"
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/catalog"
 	"github.com/listinggen/listinggen/pipeline/dedup"
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 // One listing per cluster. The dedup verifier clusters the catalogue by
@@ -122,15 +121,13 @@ func (e exactClusters) skipReason(row catalog.Row) string {
 	return ""
 }
 
+// clusterForm drops spaces, punctuation and symbols and lower-cases.
+var clusterForm = textnorm.New(textnorm.Options{Fold: textnorm.FoldCase, Drop: textnorm.DropSeparators})
+
 // clusterKey is exact-text clustering: title without spaces or
 // punctuation, lower-cased, with category and brand.
 func clusterKey(p *listinggen.Product) [16]byte {
-	norm := strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) {
-			return -1
-		}
-		return unicode.ToLower(r)
-	}, p.Title)
+	norm := clusterForm.String(p.Title)
 	sum := sha256.Sum256([]byte(norm + "\x00" + p.Category + "\x00" + p.Brand))
 	var k [16]byte
 	copy(k[:], sum[:])

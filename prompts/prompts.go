@@ -39,6 +39,7 @@ import (
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/internal/htmltext"
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 //go:embed templates/*.tmpl
@@ -407,11 +408,11 @@ func promptDescription(p *listinggen.Product) string {
 	for _, at := range p.Attributes {
 		attrNames[at.Name] = true
 	}
-	seen := map[string]bool{squash(p.Title): true}
+	seen := map[string]bool{textnorm.Squash(p.Title): true}
 	var lines []string
 	n := 0
 	for _, line := range strings.Split(htmltext.PlainText(p.Description), "\n") {
-		key := squash(line)
+		key := textnorm.Squash(line)
 		if key == "" || seen[key] || attributeLine(line, attrNames) {
 			continue
 		}
@@ -443,8 +444,6 @@ func attributeLine(line string, attrNames map[string]bool) bool {
 	}
 	return false
 }
-
-func squash(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "")) }
 
 func sampleProduct() *listinggen.Product {
 	return &listinggen.Product{

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 //go:embed data/lexicon.txt
@@ -55,7 +57,7 @@ func parseLexicon(data string) (*lexicon, error) {
 }
 
 func (lx *lexicon) add(phrase string, c class) {
-	phrase = foldASCII(strings.TrimSpace(phrase))
+	phrase = textnorm.LowerASCII(strings.TrimSpace(phrase))
 	if phrase == "" {
 		return
 	}
@@ -78,16 +80,4 @@ func (lx *lexicon) with(extra map[string]class) *lexicon {
 		out.add(k, v)
 	}
 	return out
-}
-
-// foldASCII lower-cases ASCII letters only, so that byte offsets and CJK
-// text are unchanged.
-func foldASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }

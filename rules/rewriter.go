@@ -16,6 +16,7 @@ import (
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/internal/htmltext"
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 // algorithmVersion changes whenever the output for the same input changes,
@@ -125,10 +126,10 @@ func (rw *Rewriter) productPhrases(p *listinggen.Product, core string) map[strin
 func dedupe(tokens []token) []token {
 	var out []token
 	for i, t := range tokens {
-		key := foldASCII(t.text)
+		key := textnorm.LowerASCII(t.text)
 		redundant := false
 		for j, o := range tokens {
-			ok := foldASCII(o.text)
+			ok := textnorm.LowerASCII(o.text)
 			if i != j && (ok == key && j < i || len(ok) > len(key) && strings.Contains(ok, key)) {
 				redundant = true
 				break
@@ -152,7 +153,7 @@ func (rw *Rewriter) title(tokens []token, core string, p *listinggen.Product, ru
 	var coreTok *token
 	rest := make([]token, 0, len(tokens))
 	for i, t := range tokens {
-		if coreTok == nil && core != "" && strings.Contains(foldASCII(t.text), foldASCII(core)) {
+		if coreTok == nil && core != "" && strings.Contains(textnorm.LowerASCII(t.text), textnorm.LowerASCII(core)) {
 			coreTok = &tokens[i]
 			continue
 		}
@@ -293,7 +294,7 @@ func hasClass(ts []token, c class) bool {
 
 func containsText(ts []token, s string) bool {
 	for _, t := range ts {
-		if strings.Contains(foldASCII(t.text), foldASCII(s)) {
+		if strings.Contains(textnorm.LowerASCII(t.text), textnorm.LowerASCII(s)) {
 			return true
 		}
 	}
@@ -329,26 +330,14 @@ func fits(ts []token, maxUnits int) bool {
 	return maxUnits <= 0 || listinggen.TitleUnits(join(ts)) <= maxUnits
 }
 
-// join concatenates phrases, with a space only where an ASCII letter or
-// digit would otherwise run into the next phrase (Chinese titles separate
-// words by script, and every space costs a unit of the limit).
+// join concatenates phrases with textnorm.JoinWords: a space only where
+// an ASCII letter or digit would otherwise run into the next phrase.
 func join(ts []token) string {
-	var b strings.Builder
+	ws := make([]string, len(ts))
 	for i, t := range ts {
-		if i > 0 {
-			prev, _ := utf8.DecodeLastRuneInString(ts[i-1].text)
-			next, _ := utf8.DecodeRuneInString(t.text)
-			if isASCIIAlnum(prev) || isASCIIAlnum(next) {
-				b.WriteByte(' ')
-			}
-		}
-		b.WriteString(t.text)
+		ws[i] = t.text
 	}
-	return b.String()
-}
-
-func isASCIIAlnum(r rune) bool {
-	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+	return textnorm.JoinWords(ws)
 }
 
 // sellingPoints states the attributes and the functional and scene words of
@@ -452,16 +441,16 @@ func isAttributeLine(line string, attrNames map[string]bool) bool {
 	return false
 }
 
-func normalizeLine(s string) string {
-	return foldASCII(strings.Join(strings.Fields(s), ""))
-}
+// normalizeLine is the key under which description lines repeat the title
+// or each other: spacing and ASCII case do not count.
+func normalizeLine(s string) string { return textnorm.LowerASCII(textnorm.RemoveSpace(s)) }
 
 // keywords are the core word, then product, attribute and function phrases.
 func keywords(tokens []token, core string) []string {
 	out := []string{}
 	seen := map[string]bool{}
 	add := func(s string) {
-		if k := foldASCII(s); s != "" && !seen[k] && len(out) < 8 {
+		if k := textnorm.LowerASCII(s); s != "" && !seen[k] && len(out) < 8 {
 			seen[k] = true
 			out = append(out, s)
 		}

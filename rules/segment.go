@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 // token is one phrase of a title with its class.
@@ -16,49 +18,16 @@ type token struct {
 const unitRunes = "岁米支件个寸克斤升码层只片套瓦毫厘"
 
 // segment splits a cleaned title into phrases. Spaces and punctuation split
-// first (many supplier titles are already space-separated); each chunk is
+// first (textnorm.Chunks) (many supplier titles are already space-separated); each chunk is
 // then cut by forward maximum matching against the lexicon. CJK text that
 // matches nothing stays one phrase rather than being cut into guesses, so a
 // reordered title never splits a word the lexicon does not know.
 func segment(title string, lx *lexicon) []token {
 	var out []token
-	for _, chunk := range splitChunks(title) {
+	for _, chunk := range textnorm.Chunks(title) {
 		out = append(out, matchChunk([]rune(chunk), lx)...)
 	}
 	return out
-}
-
-// splitChunks splits on white space and on punctuation that is not inside an
-// ASCII run (1.5m, 3-6岁, Type-C and 100% keep theirs).
-func splitChunks(s string) []string {
-	rs := []rune(s)
-	isASCIIAlnum := func(i int) bool {
-		return i >= 0 && i < len(rs) && rs[i] < utf8.RuneSelf && (unicode.IsLetter(rs[i]) || unicode.IsDigit(rs[i]))
-	}
-	var chunks []string
-	var cur []rune
-	flush := func() {
-		if len(cur) > 0 {
-			chunks = append(chunks, string(cur))
-			cur = cur[:0]
-		}
-	}
-	for i, r := range rs {
-		switch {
-		case unicode.IsSpace(r):
-			flush()
-		case r == '%' && isASCIIAlnum(i-1):
-			cur = append(cur, r)
-		case strings.ContainsRune(".-+/", r) && isASCIIAlnum(i-1) && isASCIIAlnum(i+1):
-			cur = append(cur, r)
-		case unicode.IsPunct(r) || unicode.IsSymbol(r):
-			flush()
-		default:
-			cur = append(cur, r)
-		}
-	}
-	flush()
-	return chunks
 }
 
 func matchChunk(rs []rune, lx *lexicon) []token {
@@ -82,7 +51,7 @@ func matchChunk(rs []rune, lx *lexicon) []token {
 			// It stops where a lexicon phrase starts, so 120WType-C is two phrases.
 			j := i + 1
 			for j < len(rs) && rs[j] < utf8.RuneSelf {
-				if n, _ := lx.longestAt(rs, j); n > 0 && !isASCIIAlnum(rs[j-1]) || n > 0 && rs[j] >= 'A' && rs[j] <= 'Z' {
+				if n, _ := lx.longestAt(rs, j); n > 0 && !textnorm.IsASCIIAlnum(rs[j-1]) || n > 0 && rs[j] >= 'A' && rs[j] <= 'Z' {
 					break
 				}
 				if isMeasure(rs[i:j]) && unicode.IsDigit(rs[j]) {
@@ -134,7 +103,7 @@ func (lx *lexicon) longestAt(rs []rune, i int) (int, class) {
 		max = len(rs) - i
 	}
 	for n := max; n >= 1; n-- {
-		if c, ok := lx.phrases[foldASCII(string(rs[i:i+n]))]; ok {
+		if c, ok := lx.phrases[textnorm.LowerASCII(string(rs[i:i+n]))]; ok {
 			// An ASCII phrase must not end inside a longer ASCII word.
 			if end := i + n; end < len(rs) && rs[end-1] < utf8.RuneSelf && rs[end] < utf8.RuneSelf &&
 				(unicode.IsLetter(rs[end]) || unicode.IsDigit(rs[end])) {

@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 // PlainText turns a supplier description (plain text or HTML) into plain
@@ -51,7 +53,7 @@ func PlainText(s string) string {
 func cleanLines(s string) string {
 	var out []string
 	for _, line := range strings.Split(s, "\n") {
-		if line = strings.Join(strings.Fields(line), " "); line != "" {
+		if line = textnorm.CollapseSpace(line); line != "" {
 			out = append(out, line)
 		}
 	}

@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/internal/htmltext"
 	"github.com/listinggen/listinggen/pipeline/compliance"
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 var fencedJSON = regexp.MustCompile("(?s)```json\\s*\n(.*?)\n```")
@@ -43,10 +43,10 @@ func ParseProduct(text string) *listinggen.Product {
 // limits take the server's defaults). It is deterministic.
 func Compose(checker *compliance.Checker, p *listinggen.Product, rules listinggen.TextRules) listinggen.Copy {
 	rules = Config{Rules: rules}.withDefaults().Rules
-	clean := func(s string) string { return strings.Join(strings.Fields(checker.Clean(s)), " ") }
+	clean := func(s string) string { return textnorm.CollapseSpace(checker.Clean(s)) }
 	core := clean(p.CategoryLeaf())
 	brand := clean(p.Brand)
-	chunks := splitChunks(clean(p.Title))
+	chunks := distinctChunks(clean(p.Title))
 
 	var parts []string
 	taken := ""
@@ -54,7 +54,7 @@ func Compose(checker *compliance.Checker, p *listinggen.Product, rules listingge
 		if s == "" || strings.Contains(strings.ToLower(taken), strings.ToLower(s)) {
 			return
 		}
-		with := joinWords(append(append([]string(nil), parts...), s))
+		with := textnorm.JoinWords(append(append([]string(nil), parts...), s))
 		if limit > 0 && listinggen.TitleUnits(with) > limit {
 			return
 		}
@@ -70,7 +70,7 @@ func Compose(checker *compliance.Checker, p *listinggen.Product, rules listingge
 	for _, c := range chunks {
 		add(c, rules.TitleMaxUnits)
 	}
-	title := joinWords(parts)
+	title := textnorm.JoinWords(parts)
 	if title == "" {
 		title = "商品"
 	}
@@ -136,7 +136,7 @@ func Compose(checker *compliance.Checker, p *listinggen.Product, rules listingge
 	}
 	for _, line := range strings.Split(htmltext.PlainText(p.Description), "\n") {
 		line = clean(line)
-		if line == "" || strings.Contains(line, "【") || squash(line) == squash(clean(p.Title)) || utf8.RuneCountInString(line) > 80 {
+		if line == "" || strings.Contains(line, "【") || textnorm.Squash(line) == textnorm.Squash(clean(p.Title)) || utf8.RuneCountInString(line) > 80 {
 			continue
 		}
 		desc = append(desc, line)
@@ -203,64 +203,19 @@ func invent(p *listinggen.Product, cp listinggen.Copy, rules listinggen.TextRule
 	return cp
 }
 
-// splitChunks splits a cleaned title on white space and on punctuation that
-// is not inside an ASCII run (1.5m, 3-6岁, Type-C and 100% keep theirs),
-// dropping repeats.
-func splitChunks(s string) []string {
-	rs := []rune(s)
-	alnum := func(i int) bool {
-		return i >= 0 && i < len(rs) && rs[i] < utf8.RuneSelf && (unicode.IsLetter(rs[i]) || unicode.IsDigit(rs[i]))
-	}
-	var chunks []string
+// distinctChunks is textnorm.Chunks of a cleaned title without repeats (ignoring
+// case), in order.
+func distinctChunks(s string) []string {
+	var out []string
 	seen := map[string]bool{}
-	var cur []rune
-	flush := func() {
-		if c := string(cur); c != "" && !seen[strings.ToLower(c)] {
-			seen[strings.ToLower(c)] = true
-			chunks = append(chunks, c)
-		}
-		cur = cur[:0]
-	}
-	for i, r := range rs {
-		switch {
-		case unicode.IsSpace(r):
-			flush()
-		case r == '%' && alnum(i-1):
-			cur = append(cur, r)
-		case strings.ContainsRune(".-+/", r) && alnum(i-1) && alnum(i+1):
-			cur = append(cur, r)
-		case unicode.IsPunct(r) || unicode.IsSymbol(r):
-			flush()
-		default:
-			cur = append(cur, r)
+	for _, c := range textnorm.Chunks(s) {
+		if k := strings.ToLower(c); !seen[k] {
+			seen[k] = true
+			out = append(out, c)
 		}
 	}
-	flush()
-	return chunks
+	return out
 }
-
-// joinWords concatenates phrases, with a space only where two ASCII letters
-// or digits would otherwise run together.
-func joinWords(ws []string) string {
-	var b strings.Builder
-	for i, w := range ws {
-		if i > 0 {
-			prev, _ := utf8.DecodeLastRuneInString(ws[i-1])
-			next, _ := utf8.DecodeRuneInString(w)
-			if isAlnum(prev) || isAlnum(next) {
-				b.WriteByte(' ')
-			}
-		}
-		b.WriteString(w)
-	}
-	return b.String()
-}
-
-func isAlnum(r rune) bool {
-	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
-}
-
-func squash(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), "")) }
 
 // embeddingRequest is the part of an embeddings request the fake reads.
 type embeddingRequest struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/listinggen/listinggen/platform"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 // Term is one entry of a word list.
@@ -172,7 +173,7 @@ func (c *Checker) Clean(text string) string {
 		last = h.End
 	}
 	b.WriteString(text[last:])
-	return RemoveEmoji(b.String())
+	return textnorm.RemoveEmoji(b.String())
 }
 
 func runeOffset(s string, byteOff int) int { return utf8.RuneCountInString(s[:byteOff]) }

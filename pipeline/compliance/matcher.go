@@ -2,12 +2,26 @@ package compliance
 
 import (
 	"sort"
+	"sync"
 
 	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+
+	"github.com/listinggen/listinggen/textnorm"
 )
 
+// matchForm is how text and terms are compared: NFKC (full-width →
+// half-width, compatibility forms folded), lower-cased, with spaces,
+// punctuation, symbols, emoji and invisible format characters removed, so
+// that 最 好, 第-一, 顶\u200b级 and ＮＯ．１ match 最好, 第一, 顶级 and no.1. The
+// Form's map back to the original reports violations where the seller
+// wrote them.
+var matchForm = textnorm.New(textnorm.Options{Compat: true, Fold: textnorm.FoldCase, Drop: textnorm.DropIgnorable})
+
+// formPool spares the matcher a Form allocation per text.
+var formPool = sync.Pool{New: func() any { return new(textnorm.Form) }}
+
 // Matcher finds word-list terms in one pass of an Aho–Corasick automaton
-// over normalised text (see normalize). Allow-terms (最近, 第一次, 最大承重)
+// over text normalised by matchForm. Allow-terms (最近, 第一次, 最大承重)
 // are patterns of the same automaton, and the leftmost-longest selection in
 // Find lets an allow-term that covers a banned term win, which is what
 // stops 最 in 最近 or 第一 in 第一次 from crying wolf. Latin terms match only
@@ -52,10 +66,10 @@ func NewMatcher(terms []Term, allow []string) *Matcher {
 		m.entries = append(m.entries, matcherEntry{term: t, first: pattern[0], last: pattern[len(pattern)-1]})
 	}
 	for _, a := range allow {
-		add(normalizeTerm(a), nil)
+		add(matchForm.String(a), nil)
 	}
 	for i := range terms {
-		add(normalizeTerm(terms[i].Term), &terms[i])
+		add(matchForm.String(terms[i].Term), &terms[i])
 	}
 	b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: true})
 	m.ac = b.Build(patterns)
@@ -70,25 +84,24 @@ func NewMatcher(terms []Term, allow []string) *Matcher {
 // automaton so the boundary filter runs first and cannot hide a valid
 // shorter match.
 func (m *Matcher) Find(text string) []Hit {
-	buf := normalizedPool.Get().(*normalized)
-	defer normalizedPool.Put(buf)
-	*buf = normalizeInto(*buf, text)
-	n := *buf
-	if len(n.text) == 0 || len(m.entries) == 0 {
+	n := formPool.Get().(*textnorm.Form)
+	defer formPool.Put(n)
+	matchForm.NormalizeInto(n, text)
+	if n.Len() == 0 || len(m.entries) == 0 {
 		return nil
 	}
 	type cand struct {
-		start, end int // in n.text
+		start, end int // in n.Bytes()
 		entry      matcherEntry
 	}
 	var cands []cand
-	it := m.ac.IterOverlappingByte(n.text)
+	it := m.ac.IterOverlappingByte(n.Bytes())
 	for match := it.Next(); match != nil; match = it.Next() {
 		e := m.entries[match.Pattern()]
 		c := cand{match.Start(), match.End(), e}
 		// Boundaries are judged in the original text: "iPhone VX" has one
 		// at the space that normalising removed, "VXE3000" has none.
-		os, oe := n.span(text, c.start, c.end)
+		os, oe := n.Span(c.start, c.end)
 		if os > 0 && gluedTo(e.first, text[os-1]) || oe < len(text) && gluedTo(e.last, text[oe]) {
 			continue
 		}
@@ -108,7 +121,7 @@ func (m *Matcher) Find(text string) []Hit {
 		}
 		covered = c.end
 		if c.entry.term != nil {
-			start, end := n.span(text, c.start, c.end)
+			start, end := n.Span(c.start, c.end)
 			hits = append(hits, Hit{Term: c.entry.term, Start: start, End: end})
 		}
 	}
@@ -128,3 +141,5 @@ func gluedTo(edge, neighbour byte) bool {
 	}
 	return false
 }
+
+func isASCIILetter(b byte) bool { return textnorm.IsASCIILetter(rune(b)) }

@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 // Item is one side of a candidate pair; see listinggen.DedupItem.
@@ -62,15 +62,9 @@ type features struct {
 	brand     string
 }
 
-// fold lower-cases and turns full-width ASCII into half-width.
-func fold(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 0xFF01 && r <= 0xFF5E {
-			r -= 0xFEE0
-		}
-		return unicode.ToLower(r)
-	}, s)
-}
+// fold lower-cases and turns full-width ASCII into half-width, rune for
+// rune.
+var fold = (textnorm.FoldWidth | textnorm.FoldCase).String
 
 func prepare(it Item) *features {
 	f := &features{item: it, brand: strings.TrimSpace(fold(it.Brand))}
@@ -79,7 +73,7 @@ func prepare(it Item) *features {
 	f.grams, f.norm = ngrams(title)
 	f.codes = identifiers(title)
 	f.allCodes = identifiers(all)
-	f.squashed = squash(all)
+	f.squashed = textnorm.KeepASCIIAlnum(all)
 	f.measures = measures(all)
 	if len(it.Attributes) > 0 {
 		f.attrs, f.attrOrder = map[string]map[string]bool{}, map[string][]string{}
@@ -107,7 +101,7 @@ func prepare(it Item) *features {
 // (which per-shop titles shuffle) matters little.
 func ngrams(s string) (map[string]float64, float64) {
 	out := map[string]float64{}
-	for _, w := range words(s) {
+	for _, w := range textnorm.Words(s) {
 		r := []rune(w)
 		if len(r) == 1 {
 			out[w]++
@@ -126,11 +120,6 @@ func ngrams(s string) (map[string]float64, float64) {
 	return out, math.Sqrt(sq)
 }
 
-// words splits s into runs of letters and digits.
-func words(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-}
-
 func cosineGrams(a, b *features) float64 {
 	if a.norm == 0 || b.norm == 0 {
 		return 0
@@ -144,18 +133,6 @@ func cosineGrams(a, b *features) float64 {
 		dot += x * large[g]
 	}
 	return dot / (a.norm * b.norm)
-}
-
-// squash keeps ASCII letters and digits only, so that DSC-W120P, dsc w120p
-// and dscw120p are the same string.
-func squash(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 var (
@@ -178,7 +155,7 @@ func identifiers(s string) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(part string) {
-		c := squash(part)
+		c := textnorm.KeepASCIIAlnum(part)
 		if !seen[c] && isCode(c) && !measurement.MatchString(part) && !resolution.MatchString(c) {
 			seen[c] = true
 			out = append(out, c)

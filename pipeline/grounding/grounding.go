@@ -22,6 +22,7 @@ import (
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/internal/htmltext"
+	"github.com/listinggen/listinggen/textnorm"
 )
 
 // Kind is the kind of fact a problem is about.
@@ -73,7 +74,7 @@ func termList(data string) []string {
 	var out []string
 	for _, line := range strings.Split(data, "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			out = append(out, string(normalize([]rune(line))))
+			out = append(out, string(fold.Runes([]rune(line))))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return utf8.RuneCountInString(out[i]) > utf8.RuneCountInString(out[j]) })
@@ -113,7 +114,7 @@ func NewSource(p *listinggen.Product) *Source {
 			}
 		}
 	}
-	text := normalize([]rune(b.String()))
+	text := fold.Runes([]rune(b.String()))
 	return &Source{text: string(text), mentions: numbers(text, text, true)}
 }
 
@@ -133,7 +134,7 @@ func (s *Source) Check(cp listinggen.Copy) []Problem {
 
 func (s *Source) field(name, text string) []Problem {
 	orig := []rune(text)
-	norm := normalize(orig)
+	norm := fold.Runes(orig)
 	var out []Problem
 	seen := map[string]bool{}
 	add := func(term string, kind Kind) {
@@ -156,24 +157,10 @@ func (s *Source) field(name, text string) []Problem {
 	return out
 }
 
-// normalize folds full-width forms to ASCII and ASCII letters to lower case,
-// rune for rune, so offsets into the result are offsets into the input.
-func normalize(rs []rune) []rune {
-	out := make([]rune, len(rs))
-	for i, r := range rs {
-		switch {
-		case r >= 0xFF01 && r <= 0xFF5E:
-			r -= 0xFEE0
-		case r == 0x3000:
-			r = ' '
-		}
-		if r >= 'A' && r <= 'Z' {
-			r += 'a' - 'A'
-		}
-		out[i] = r
-	}
-	return out
-}
+// fold is how copy and source are compared: full-width forms as ASCII, the
+// ideographic space as a space, ASCII letters in lower case. It works rune
+// for rune, so offsets into folded text are offsets into the original.
+const fold = textnorm.FoldWidth | textnorm.FoldSpace | textnorm.FoldASCIICase
 
 // materials returns the material terms of a field the source lacks. At each
 // position the longest material is tried first and, if the source lacks it,
@@ -214,8 +201,8 @@ func (s *Source) materials(orig, norm []rune) []string {
 // asciiInside reports a match that starts or ends inside an ASCII word
 // (pc in "pcs"), which is not the material.
 func asciiInside(rs []rune, i, n int) bool {
-	alnum := func(j int) bool { return j >= 0 && j < len(rs) && isASCIIAlnum(rs[j]) }
-	return isASCIIAlnum(rs[i]) && alnum(i-1) || isASCIIAlnum(rs[i+n-1]) && alnum(i+n)
+	alnum := func(j int) bool { return j >= 0 && j < len(rs) && textnorm.IsASCIIAlnum(rs[j]) }
+	return textnorm.IsASCIIAlnum(rs[i]) && alnum(i-1) || textnorm.IsASCIIAlnum(rs[i+n-1]) && alnum(i+n)
 }
 
 // brands returns the brand-like terms of a field the source lacks: known
@@ -259,12 +246,12 @@ type span struct{ start, end int }
 func latinWords(rs []rune) []span {
 	var out []span
 	for i := 0; i < len(rs); {
-		if !isASCIILetter(rs[i]) || i > 0 && isASCIIAlnum(rs[i-1]) {
+		if !textnorm.IsASCIILetter(rs[i]) || i > 0 && textnorm.IsASCIIAlnum(rs[i-1]) {
 			i++
 			continue
 		}
 		j := i + 1
-		for j < len(rs) && (isASCIIAlnum(rs[j]) || strings.ContainsRune("-.+&'", rs[j]) && j+1 < len(rs) && isASCIIAlnum(rs[j+1])) {
+		for j < len(rs) && (textnorm.IsASCIIAlnum(rs[j]) || strings.ContainsRune("-.+&'", rs[j]) && j+1 < len(rs) && textnorm.IsASCIIAlnum(rs[j+1])) {
 			j++
 		}
 		out = append(out, span{i, j})
@@ -300,7 +287,7 @@ func nameLike(rs []rune, w span) bool {
 func mostlyLatin(rs []rune) bool {
 	latin, other := 0, 0
 	for _, r := range rs {
-		if isASCIILetter(r) {
+		if textnorm.IsASCIILetter(r) {
 			latin++
 		} else if r > 0x2E80 && unicode.IsLetter(r) {
 			other++
@@ -311,7 +298,7 @@ func mostlyLatin(rs []rune) bool {
 
 func hasLetters(s string, n int) bool {
 	for _, r := range s {
-		if isASCIILetter(r) {
+		if textnorm.IsASCIILetter(r) {
 			if n--; n == 0 {
 				return true
 			}
@@ -331,16 +318,12 @@ func containsWord(text, w string) bool {
 		i += off
 		before, _ := utf8.DecodeLastRuneInString(text[:i])
 		after, _ := utf8.DecodeRuneInString(text[i+len(w):])
-		if !isASCIILetter(before) && !isASCIILetter(after) {
+		if !textnorm.IsASCIILetter(before) && !textnorm.IsASCIILetter(after) {
 			return true
 		}
 		off = i + 1
 	}
 }
-
-func isASCIILetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
-func isASCIIAlnum(r rune) bool  { return isASCIILetter(r) || r >= '0' && r <= '9' }
-func isDigit(r rune) bool       { return r >= '0' && r <= '9' }
 
 // ---- quantities ----
 
@@ -404,7 +387,7 @@ var unitNames = func() []string {
 
 // unitIn finds a unit in an attribute name such as 容量(ml) or 重量/克.
 func unitIn(name string) string {
-	n := string(normalize([]rune(name)))
+	n := string(fold.Runes([]rune(name)))
 	for _, sep := range []string{"(", "（", "/", "["} {
 		if _, rest, ok := strings.Cut(n, sep); ok {
 			rest = strings.Trim(rest, ")）] ")
@@ -438,7 +421,7 @@ func numbers(orig, norm []rune, lenient bool) []mention {
 	lastEnd := -1
 	for i := 0; i < len(norm); {
 		glued := lenient && i == lastEnd
-		if !isDigit(norm[i]) || i > 0 && (isASCIIAlnum(norm[i-1]) || norm[i-1] == '.') && !glued {
+		if !textnorm.IsASCIIDigit(norm[i]) || i > 0 && (textnorm.IsASCIIAlnum(norm[i-1]) || norm[i-1] == '.') && !glued {
 			i++
 			continue
 		}
@@ -454,7 +437,7 @@ func numbers(orig, norm []rune, lenient bool) []mention {
 			m.raw = append(m.raw, raw)
 			j = k
 			// A separator followed by another number continues the list.
-			if j < len(norm) && strings.ContainsRune("-~～至到x×*/", norm[j]) && j+1 < len(norm) && isDigit(norm[j+1]) {
+			if j < len(norm) && strings.ContainsRune("-~～至到x×*/", norm[j]) && j+1 < len(norm) && textnorm.IsASCIIDigit(norm[j+1]) {
 				j++
 				continue
 			}
@@ -470,9 +453,9 @@ func numbers(orig, norm []rune, lenient bool) []mention {
 		if u, n := unitAt(norm, k, lenient); n > 0 {
 			m.unit = u
 			end = k + n
-		} else if j < len(norm) && isASCIILetter(norm[j]) {
+		} else if j < len(norm) && textnorm.IsASCIILetter(norm[j]) {
 			// 3d, 4k, 2in1: a code, not a quantity.
-			for j < len(norm) && isASCIIAlnum(norm[j]) {
+			for j < len(norm) && textnorm.IsASCIIAlnum(norm[j]) {
 				j++
 			}
 			i = j
@@ -496,14 +479,14 @@ func number(rs []rune, i int) (end int, raw string, v float64, ok bool) {
 	var b strings.Builder
 	for j < len(rs) {
 		switch {
-		case isDigit(rs[j]):
+		case textnorm.IsASCIIDigit(rs[j]):
 			b.WriteRune(rs[j])
 			j++
 			continue
-		case rs[j] == ',' && b.Len() > 0 && !strings.Contains(b.String(), ".") && allDigits(rs, j+1, j+4) && (j+4 == len(rs) || !isDigit(rs[j+4])):
+		case rs[j] == ',' && b.Len() > 0 && !strings.Contains(b.String(), ".") && allDigits(rs, j+1, j+4) && (j+4 == len(rs) || !textnorm.IsASCIIDigit(rs[j+4])):
 			j++
 			continue
-		case rs[j] == '.' && j+1 < len(rs) && isDigit(rs[j+1]) && !strings.Contains(b.String(), "."):
+		case rs[j] == '.' && j+1 < len(rs) && textnorm.IsASCIIDigit(rs[j+1]) && !strings.Contains(b.String(), "."):
 			b.WriteRune('.')
 			j++
 			continue
@@ -522,7 +505,7 @@ func allDigits(rs []rune, from, to int) bool {
 		return false
 	}
 	for k := from; k < to; k++ {
-		if !isDigit(rs[k]) {
+		if !textnorm.IsASCIIDigit(rs[k]) {
 			return false
 		}
 	}
@@ -539,7 +522,7 @@ func unitAt(rs []rune, i int, lenient bool) (string, int) {
 		}
 		k := i + utf8.RuneCountInString(n)
 		last, _ := utf8.DecodeLastRuneInString(n)
-		if !lenient && isASCIILetter(last) && k < len(rs) && isASCIILetter(rs[k]) {
+		if !lenient && textnorm.IsASCIILetter(last) && k < len(rs) && textnorm.IsASCIILetter(rs[k]) {
 			continue
 		}
 		return n, utf8.RuneCountInString(n)
@@ -550,7 +533,7 @@ func unitAt(rs []rune, i int, lenient bool) (string, int) {
 // listMarker reports a small number that numbers a list item: at the start
 // of a line (or after a space or sentence end) and followed by 、 . ) or ）.
 func listMarker(rs []rune, start, end int) bool {
-	if end >= len(rs) || !strings.ContainsRune("、.)）", rs[end]) || end+1 < len(rs) && isDigit(rs[end+1]) {
+	if end >= len(rs) || !strings.ContainsRune("、.)）", rs[end]) || end+1 < len(rs) && textnorm.IsASCIIDigit(rs[end+1]) {
 		return false
 	}
 	return start == 0 || strings.ContainsRune("\n \t。；;:：", rs[start-1])
@@ -605,7 +588,7 @@ func containsNumber(text, raw string) bool {
 		i += off
 		before, _ := utf8.DecodeLastRuneInString(text[:i])
 		after, _ := utf8.DecodeRuneInString(text[i+len(raw):])
-		if !isDigit(before) && before != '.' && !isDigit(after) {
+		if !textnorm.IsASCIIDigit(before) && before != '.' && !textnorm.IsASCIIDigit(after) {
 			return true
 		}
 		off = i + 1
