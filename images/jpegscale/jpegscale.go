@@ -1,0 +1,165 @@
+// Package jpegscale decodes a JPEG at 1/1, 1/2, 1/4 or 1/8 of its size,
+// choosing the smallest scale that still covers a requested size.
+//
+// Making an 800×800 listing image from a 3000×2000 photo with image/jpeg
+// means decoding six million pixels to throw most of them away. A JPEG
+// stores each 8×8 block as frequencies, so a smaller image can be had
+// straight from the inverse DCT by keeping only the low frequencies
+// ("shrink-on-load", as libjpeg's scale_denom and libvips do): the entropy
+// decoding is the same, but the transform, the colour planes and the
+// resampler's input all shrink by the square of the scale.
+//
+// No maintained Go decoder that does this could be used: the candidates
+// (a WebAssembly build of jpegli with a scale target, a fork of image/jpeg
+// with libjpeg's scaled transforms, cgo bindings to libjpeg) are not served
+// by the module proxy this project builds from, and libvips through cgo
+// would need a library installed by hand. So this package is a decoder of
+// its own for what photos use: baseline, extended and progressive Huffman
+// JPEGs, 8-bit, grey or YCbCr with the usual chroma subsamplings, restart
+// markers. Anything else (CMYK and YCCK, RGB-coded files, 12-bit,
+// arithmetic coding, unusual sampling) is handed to image/jpeg at full
+// size, so every file image/jpeg accepts still decodes.
+//
+// The output is an *image.YCbCr (chroma kept subsampled) or *image.Gray
+// with its origin at (0, 0): the planes the resampler reads directly,
+// without a colour conversion.
+package jpegscale
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+)
+
+// DefaultMaxPixels is the largest width×height decoded when Options leaves
+// MaxPixels zero; it matches the image pipeline's default limit.
+const DefaultMaxPixels = 40_000_000
+
+// DefaultMaxBytes bounds what Decode reads from its reader when Options
+// leaves MaxBytes zero.
+const DefaultMaxBytes = 64 << 20
+
+// Options bound what a decode may cost. The zero value uses the defaults.
+type Options struct {
+	// MaxPixels is the largest declared width×height accepted. Larger
+	// files fail with a *TooLargeError as soon as the frame header has
+	// been read, before any pixel or coefficient memory is allocated.
+	MaxPixels int64
+	// MaxBytes is the most Decode reads from its reader; a longer input
+	// fails. DecodeBytes is given its bytes and does not check it.
+	MaxBytes int64
+}
+
+func (o Options) maxPixels() int64 {
+	if o.MaxPixels <= 0 {
+		return DefaultMaxPixels
+	}
+	return o.MaxPixels
+}
+
+func (o Options) maxBytes() int64 {
+	if o.MaxBytes <= 0 {
+		return DefaultMaxBytes
+	}
+	return o.MaxBytes
+}
+
+// TooLargeError reports a file whose declared size is above
+// Options.MaxPixels.
+type TooLargeError struct {
+	Width, Height int
+	MaxPixels     int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("jpegscale: the image is %d×%d pixels, more than the limit of %d pixels",
+		e.Width, e.Height, e.MaxPixels)
+}
+
+// Denom returns the largest of 8, 4, 2 and 1 such that a w×h image reduced
+// by it (rounding up, as the decoder does) is still at least minW×minH. A
+// non-positive minimum puts no bound on that side. A target larger than
+// the image gives 1: upscaling is the resampler's job.
+func Denom(w, h, minW, minH int) int {
+	for _, d := range [...]int{8, 4, 2} {
+		if (w+d-1)/d >= minW && (h+d-1)/d >= minH {
+			return d
+		}
+	}
+	return 1
+}
+
+// Decode reads a JPEG from r and decodes it at scale 1/denom, the smallest
+// scale whose result is at least minW×minH (see Denom), with the default
+// Options. The image is ceil(W/denom)×ceil(H/denom) for a W×H file. Files
+// this package leaves to image/jpeg come back at full size with denom 1.
+func Decode(r io.Reader, minW, minH int) (img image.Image, denom int, err error) {
+	return Options{}.Decode(r, minW, minH)
+}
+
+// DecodeBytes is Decode for a file already in memory. It reads data without
+// changing or keeping it, so the caller can still read metadata such as the
+// EXIF orientation from the same bytes.
+func DecodeBytes(data []byte, minW, minH int) (img image.Image, denom int, err error) {
+	return Options{}.DecodeBytes(data, minW, minH)
+}
+
+// Decode is the package's Decode with the limits of o.
+func (o Options) Decode(r io.Reader, minW, minH int) (image.Image, int, error) {
+	limit := o.maxBytes()
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	if int64(len(data)) > limit {
+		return nil, 0, fmt.Errorf("jpegscale: the file is larger than the limit of %d bytes", limit)
+	}
+	return o.DecodeBytes(data, minW, minH)
+}
+
+// DecodeBytes is the package's DecodeBytes with the limits of o. A panic
+// inside a decoder, which would be a bug, is returned as an error rather
+// than taking the caller down.
+func (o Options) DecodeBytes(data []byte, minW, minH int) (img image.Image, denom int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			img, denom, err = nil, 0, fmt.Errorf("jpegscale: decoder panic: %v", p)
+		}
+	}()
+	return decodeBytes(data, minW, minH, o.maxPixels())
+}
+
+// decodeBytes decodes without recovering panics, so that the fuzz test
+// sees them.
+func decodeBytes(data []byte, minW, minH int, maxPixels int64) (image.Image, int, error) {
+	d := &decoder{data: data, minW: minW, minH: minH, maxPixels: maxPixels}
+	img, err := d.decode()
+	if err == nil {
+		return img, d.denom, nil
+	}
+	if !errors.Is(err, errFallback) {
+		return nil, 0, err
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, 0, err
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
+		return nil, 0, &TooLargeError{Width: cfg.Width, Height: cfg.Height, MaxPixels: maxPixels}
+	}
+	img, err = jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, 0, err
+	}
+	return img, 1, nil
+}
+
+// DecodeConfig returns the file's full-size dimensions and colour model
+// from its headers; it is image/jpeg's, so the two packages agree on what
+// a file declares.
+func DecodeConfig(r io.Reader) (image.Config, error) {
+	return jpeg.DecodeConfig(r)
+}
