@@ -1,0 +1,105 @@
+package jpegscale
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"image/jpeg"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// largePhoto is the 3000×2000 photo the throughput target is
+// measured on.
+const largePhoto = testdata + "/large/coffee-3000x2000.jpg"
+
+// TestMain prints the CPU model before any benchmark, since figures from
+// different machines are not comparable.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
+		fmt.Printf("jpegscale benchmarks on: %s\n", cpuModel())
+	}
+	os.Exit(m.Run())
+}
+
+// cpuModel describes the processor from /proc/cpuinfo: model name,
+// family/model/stepping (the name alone is often just "AMD EPYC") and the
+// number of CPUs Go may use.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return fmt.Sprintf("unknown (%s/%s, GOMAXPROCS=%d)", runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
+	}
+	fields := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			if len(fields) > 0 {
+				break // end of the first processor's block
+			}
+			continue
+		}
+		k = strings.TrimSpace(k)
+		if _, seen := fields[k]; !seen {
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	return fmt.Sprintf("%s (family %s model %s stepping %s), GOMAXPROCS=%d",
+		fields["model name"], fields["cpu family"], fields["model"], fields["stepping"], runtime.GOMAXPROCS(0))
+}
+
+// BenchmarkScaledVsFull decodes the 3000×2000 photo with image/jpeg at
+// full size and with this package for an 800×800 target (1/2 scale,
+// 1500×1000), alternating in the same loop so that both see the same
+// machine load, and reports the times and their ratio.
+func BenchmarkScaledVsFull(b *testing.B) {
+	data := readFile(b, largePhoto)
+	var full, scaled time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, d, err := DecodeBytes(data, 800, 800); err != nil || d != 2 {
+			b.Fatal(d, err)
+		}
+		t2 := time.Now()
+		full += t1.Sub(t0)
+		scaled += t2.Sub(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(full.Microseconds())/1e3/n, "imagejpeg-ms/op")
+	b.ReportMetric(float64(scaled.Microseconds())/1e3/n, "scaled-ms/op")
+	b.ReportMetric(float64(full)/float64(scaled), "speedup")
+	b.Logf("cpu: %s; 3000x2000 -> 800x800 target: image/jpeg full decode %.1f ms, jpegscale 1/2 decode %.1f ms: %.2fx faster",
+		cpuModel(), float64(full.Microseconds())/1e3/n, float64(scaled.Microseconds())/1e3/n, float64(full)/float64(scaled))
+}
+
+// BenchmarkDecode times each path alone on the 3000×2000 photo.
+func BenchmarkDecode(b *testing.B) {
+	data := readFile(b, largePhoto)
+	b.Run("imagejpeg", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, denom := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("scale1_%d", denom), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			w, h := 3000/denom, 2000/denom
+			for b.Loop() {
+				if _, d, err := DecodeBytes(data, w, h); err != nil || d != denom {
+					b.Fatal(d, err)
+				}
+			}
+		})
+	}
+}
