@@ -39,6 +39,13 @@ var (
 	errUnexpected = errors.New("jpegscale: unexpected end of file")
 )
 
+// maxScans bounds the scans of one file. Each scan visits every block of
+// its components, and an AC scan can cover them all with an end-of-band run
+// of a few bytes, so a small file of many scans could otherwise cost far
+// more than its size suggests. Encoders write about ten; libjpeg-turbo's
+// own scan limit for untrusted input is of this order.
+const maxScans = 256
+
 // errFallback means the file is valid as far as read but uses a feature
 // this decoder leaves to image/jpeg (see Decode).
 var errFallback = errors.New("jpegscale: fall back to image/jpeg")
@@ -501,6 +508,9 @@ func (d *decoder) processSOS(p []byte) error {
 		d.allocate()
 	}
 	d.scans++
+	if d.scans > maxScans {
+		return FormatError("too many scans")
+	}
 	d.prepareQuant()
 	if d.progressive && sc.ss > d.maxKeptZZ {
 		// Every coefficient of this band is above the output scale's

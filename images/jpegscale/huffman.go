@@ -39,6 +39,9 @@ func (h *huffTable) build(counts *[16]uint8, vals []uint8, ac bool) bool {
 	code, k := int32(0), int32(0)
 	for l := 1; l <= 16; l++ {
 		n := int32(counts[l-1])
+		if code+n > 1<<l {
+			return false // more codes than the length can hold
+		}
 		h.valOff[l] = k - code
 		for i := int32(0); i < n; i++ {
 			if l <= lutBits {
@@ -51,9 +54,6 @@ func (h *huffTable) build(counts *[16]uint8, vals []uint8, ac bool) bool {
 		}
 		code += n
 		k += n
-		if code > 1<<l {
-			return false
-		}
 		h.maxCode[l] = code
 		code <<= 1
 	}
