@@ -657,8 +657,12 @@ func (d *decoder) restart(m uint8) error {
 
 // blockSequential decodes one block of a baseline or extended sequential
 // scan and writes its samples at the output scale. Only the coefficients
-// the scale needs are dequantised and stored; the rest are decoded and
-// dropped (into blk[64]).
+// the scale needs are dequantised and stored (folded, below full scale);
+// the rest are decoded and dropped into blk[64].
+//
+// This is the hot loop of a decode. The bit buffer lives in locals for the
+// whole block (the compiler keeps them in registers) and goes back to the
+// bitReader only around a refill or a long code.
 func (d *decoder) blockSequential(c *component, bx, by int) error {
 	br := &d.br
 	dcT, acT := d.huff[0][c.td], d.huff[1][c.ta]
@@ -681,18 +685,21 @@ func (d *decoder) blockSequential(c *component, bx, by int) error {
 	}
 	blk[0] = c.pred * qz[0] // slot[0] is 0 at every scale
 	nz := false
+	acc, n := br.acc, br.n
 	for k := 1; k < 64; {
-		if br.n < 32 {
+		if n < 32 {
+			br.acc, br.n = acc, n
 			br.fill()
+			acc, n = br.acc, br.n
 		}
-		if f := acT.fastAC[br.acc>>(64-lutBits)]; f != 0 {
+		if f := acT.fastAC[acc>>(64-lutBits)]; f != 0 {
 			l := uint(f & 15)
 			k += int(f>>4) & 15
 			if k > 63 {
 				return errBadCoef
 			}
-			br.acc <<= l
-			br.n -= l
+			acc <<= l
+			n -= l
 			i := slot[k]
 			blk[i] += (f >> 16) * qz[k]
 			if i < 64 {
@@ -701,9 +708,19 @@ func (d *decoder) blockSequential(c *component, bx, by int) error {
 			k++
 			continue
 		}
-		rs := br.decode(acT)
-		if rs < 0 {
-			return errBadHuffman
+		var rs int32
+		if e := acT.lut[acc>>(64-lutBits)]; e != 0 {
+			l := uint(e >> 8)
+			acc <<= l
+			n -= l
+			rs = int32(e & 0xFF)
+		} else {
+			br.acc, br.n = acc, n
+			rs = br.decode(acT)
+			acc, n = br.acc, br.n
+			if rs < 0 {
+				return errBadHuffman
+			}
 		}
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
@@ -717,13 +734,17 @@ func (d *decoder) blockSequential(c *component, bx, by int) error {
 		if k > 63 {
 			return errBadCoef
 		}
+		v := int32(acc >> (64 - s))
+		acc <<= s
+		n -= s
 		i := slot[k]
-		blk[i] += extend(br.bits(s), s) * qz[k]
+		blk[i] += extend(v, s) * qz[k]
 		if i < 64 {
 			nz = true
 		}
 		k++
 	}
+	br.acc, br.n = acc, n
 	d.output(c, bx, by, nz)
 	return nil
 }

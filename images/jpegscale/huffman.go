@@ -1,5 +1,7 @@
 package jpegscale
 
+import "encoding/binary"
+
 // Entropy decoding works on the whole file in memory rather than on an
 // io.Reader: the caller (the image pipeline) already holds the bytes, and a
 // slice lets the bit reader refill with plain indexing instead of a call per
@@ -96,6 +98,19 @@ type bitReader struct {
 
 // fill tops acc up to at least 57 bits.
 func (br *bitReader) fill() {
+	// Fast path: the next 8 bytes hold no 0xFF (so no stuffing and no
+	// marker): take as many whole bytes as fit in one go.
+	if br.fake == 0 && br.pos+8 <= len(br.data) {
+		w := binary.BigEndian.Uint64(br.data[br.pos:])
+		if x := ^w; (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
+			k := (64 - br.n) / 8 // whole bytes that fit
+			w = w >> (64 - 8*k) << (64 - 8*k)
+			br.acc |= w >> br.n
+			br.n += 8 * k
+			br.pos += int(k)
+			return
+		}
+	}
 	for br.n <= 56 {
 		var b byte
 		if br.fake == 0 && br.pos < len(br.data) {

@@ -54,19 +54,28 @@ var (
 func clamp(v int32) uint8 { return uint8(min(max(v, 0), 255)) }
 
 // idct8 is the full-size transform: the Loeffler–Ligtenberg–Moschytz
-// factorisation (12 multiplies per 8 points), columns then rows. A column
-// whose AC coefficients are all zero, the common case after quantisation,
-// skips the arithmetic.
+// factorisation (12 multiplies per 8 points), columns then rows. After
+// quantisation most blocks are sparse, so the column pass skips columns
+// that are all zero and short-cuts those with only a DC term, and the row
+// pass uses a 4-input kernel when the right half of the block is empty.
+// The shortcuts give bit-identical results: they only drop terms that are
+// zero.
 func idct8(in *[64]int32, dst []uint8, stride int) {
 	var ws [64]int32
+	var cols uint8 // bit c: column c of the input has a non-zero term
 	for c := 0; c < 8; c++ {
-		if in[8+c]|in[16+c]|in[24+c]|in[32+c]|in[40+c]|in[48+c]|in[56+c] == 0 {
-			dc := in[c] << pass1Bits
-			for r := 0; r < 8; r++ {
-				ws[r*8+c] = dc
+		ac := in[8+c] | in[16+c] | in[24+c] | in[32+c] | in[40+c] | in[48+c] | in[56+c]
+		if ac == 0 {
+			if in[c] == 0 {
+				continue // ws is zero already
 			}
+			cols |= 1 << c
+			dc := in[c] << pass1Bits
+			ws[c], ws[8+c], ws[16+c], ws[24+c] = dc, dc, dc, dc
+			ws[32+c], ws[40+c], ws[48+c], ws[56+c] = dc, dc, dc, dc
 			continue
 		}
+		cols |= 1 << c
 		o0, o1, o2, o3, o4, o5, o6, o7 := idct1D(in[c], in[8+c], in[16+c], in[24+c], in[32+c], in[40+c], in[48+c], in[56+c])
 		const sh = constBits - pass1Bits
 		const rnd = 1 << (sh - 1)
@@ -81,17 +90,21 @@ func idct8(in *[64]int32, dst []uint8, stride int) {
 	}
 	const sh = constBits + pass1Bits + 3
 	const rnd = 1<<(sh-1) + 128<<sh
+	half := cols&0xF0 == 0
 	for r := 0; r < 8; r++ {
 		w := (*[8]int32)(ws[r*8:])
-		out := dst[r*stride : r*stride+8 : r*stride+8]
+		out := (*[8]uint8)(dst[r*stride:])
 		if w[1]|w[2]|w[3]|w[4]|w[5]|w[6]|w[7] == 0 {
 			v := clamp((w[0]<<constBits + rnd) >> sh)
-			for i := range out {
-				out[i] = v
-			}
+			*out = [8]uint8{v, v, v, v, v, v, v, v}
 			continue
 		}
-		o0, o1, o2, o3, o4, o5, o6, o7 := idct1D(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7])
+		var o0, o1, o2, o3, o4, o5, o6, o7 int32
+		if half {
+			o0, o1, o2, o3, o4, o5, o6, o7 = idct1D4(w[0], w[1], w[2], w[3])
+		} else {
+			o0, o1, o2, o3, o4, o5, o6, o7 = idct1D(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7])
+		}
 		out[0] = clamp((o0 + rnd) >> sh)
 		out[1] = clamp((o1 + rnd) >> sh)
 		out[2] = clamp((o2 + rnd) >> sh)
@@ -101,6 +114,31 @@ func idct8(in *[64]int32, dst []uint8, stride int) {
 		out[6] = clamp((o6 + rnd) >> sh)
 		out[7] = clamp((o7 + rnd) >> sh)
 	}
+}
+
+// idct1D4 is idct1D with inputs 4 to 7 zero, the terms that vanish
+// removed.
+func idct1D4(i0, i1, i2, i3 int32) (o0, o1, o2, o3, o4, o5, o6, o7 int32) {
+	z1 := i2 * fix0541196100
+	t2 := z1
+	t3 := z1 + i2*fix0765366865
+	t0 := i0 << constBits
+	t10, t13 := t0+t3, t0-t3
+	t11, t12 := t0+t2, t0-t2
+
+	z5 := (i3 + i1) * fix1175875602
+	a2 := i3 * fix3072711026
+	a3 := i1 * fix1501321110
+	z1 = i1 * -fix0899976223
+	z2 := i3 * -fix2562915447
+	z3 := i3*-fix1961570560 + z5
+	z4 := i1*-fix0390180644 + z5
+	a0 := z1 + z3
+	a1 := z2 + z4
+	a2 += z2 + z3
+	a3 += z1 + z4
+
+	return t10 + a3, t11 + a2, t12 + a1, t13 + a0, t13 - a0, t12 - a1, t11 - a2, t10 - a3
 }
 
 // idct1D is one 8-point pass. Its outputs are √8 · 2^constBits times the
