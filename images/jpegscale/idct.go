@@ -2,24 +2,21 @@ package jpegscale
 
 import "math"
 
-// Scaled inverse DCTs.
+// Inverse DCTs at 1/1, 1/2, 1/4 and 1/8 scale.
 //
 // A block's 8×8 coefficients describe a continuous surface; the usual
-// 8-point IDCT samples it at 8×8 points. Sampling it at 4×4, 2×2 or 1×1
-// points instead needs only the low-frequency coefficients (the others
-// alias above the new Nyquist frequency), so a 1/2-scale decode reads the
-// top-left 4×4 coefficients and costs a small fraction of the full
-// transform. Per dimension, output sample x of an N-point block is
-//
-//	g(x) = Σ_{u<N} C(u)/2 · F(u) · cos((2x+1)uπ / 2N),  C(0) = 1/√2,
-//
-// which keeps a flat block's level (F(0)/8) and is what libjpeg computes
-// for its scaled outputs.
+// 8-point IDCT samples it at 8×8 points. A block decoded at 1/d scale has
+// (8/d)×(8/d) samples, and each is made the mean of the d×d full-size
+// samples it covers, so a scaled decode is a box filter of the full one,
+// as libjpeg's reduced-size transforms give and as the pipeline's own box
+// pre-shrink would compute. How that mean is had from the coefficients
+// directly, without the full transform, is described under "Box-equivalent
+// scaling" below.
 //
 // All transforms take dequantised coefficients in natural (row-major)
 // order, add the 128 level shift, clamp to 0..255 and write bs×bs samples
-// at dst[0], dst[stride], …. They work in 32-bit fixed point; corrupt input
-// can overflow and wrap, which produces wrong pixels but never an
+// at dst[0], dst[stride], …. They work in fixed point; corrupt input can
+// overflow and wrap, which produces wrong pixels but never an
 // out-of-range index, since every output goes through clamp.
 
 const (
@@ -44,8 +41,9 @@ var (
 	fix2562915447 = fix(2.562915447)
 	fix3072711026 = fix(3.072711026)
 
-	// 4-point constants: C(u)/2 · cos(kπ/8) scaled by √8 so that the two
-	// passes together carry a factor 8, as in the 8-point transform.
+	// 4-point constants: C(u)/2 · cos(uπ/8), with C(0) = 1/√2, times √8 so
+	// that the two passes together carry a factor 8, as in the 8-point
+	// transform.
 	fix4c1 = fix(1.306562965) // √8 · cos(π/8)/2
 	fix4c2 = fix(1.0)         // √8 · cos(2π/8)/2
 	fix4c3 = fix(0.541196100) // √8 · cos(3π/8)/2
@@ -261,7 +259,12 @@ func idct4(in *[64]int32, dst []uint8, stride int) {
 	const rnd = 1<<(sh-1) + 128<<sh
 	for r := 0; r < 4; r++ {
 		w := (*[4]int64)(ws[r*4:])
-		out := dst[r*stride : r*stride+4 : r*stride+4]
+		out := (*[4]uint8)(dst[r*stride:])
+		if w[1]|w[2]|w[3] == 0 {
+			v := clamp64((w[0]<<constBits + rnd) >> sh)
+			*out = [4]uint8{v, v, v, v}
+			continue
+		}
 		o0, o1, o2, o3 := idct4_1D(w[0], w[1], w[2], w[3])
 		out[0] = clamp64((o0 + rnd) >> sh)
 		out[1] = clamp64((o1 + rnd) >> sh)

@@ -7,7 +7,10 @@
 // straight from the inverse DCT by keeping only the low frequencies
 // ("shrink-on-load", as libjpeg's scale_denom and libvips do): the entropy
 // decoding is the same, but the transform, the colour planes and the
-// resampler's input all shrink by the square of the scale.
+// resampler's input all shrink by the square of the scale. Each output
+// sample is the mean of the full-size samples it covers (a box filter, see
+// idct.go), so resampling from it gives what resampling the full decode
+// gives, within rounding.
 //
 // No maintained Go decoder that does this could be used: the candidates
 // (a WebAssembly build of jpegli with a scale target, a fork of image/jpeg
@@ -94,8 +97,15 @@ func Denom(w, h, minW, minH int) int {
 
 // Decode reads a JPEG from r and decodes it at scale 1/denom, the smallest
 // scale whose result is at least minW×minH (see Denom), with the default
-// Options. The image is ceil(W/denom)×ceil(H/denom) for a W×H file. Files
-// this package leaves to image/jpeg come back at full size with denom 1.
+// Options. The image is ceil(W/denom)×ceil(H/denom) for a W×H file; when
+// W or H is not a multiple of denom, the last column or row covers only
+// W/denom − floor(W/denom) of a scaled pixel of real image, so a resampler
+// should map its region in full-size coordinates divided by denom rather
+// than stretch the whole decoded image. Files this package leaves to
+// image/jpeg come back at full size with denom 1.
+//
+// minW and minH are in the file's stored orientation: a caller that
+// applies an EXIF rotation by 90° swaps them.
 func Decode(r io.Reader, minW, minH int) (img image.Image, denom int, err error) {
 	return Options{}.Decode(r, minW, minH)
 }
