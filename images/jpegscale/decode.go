@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"math"
 )
 
@@ -36,14 +37,14 @@ var (
 	errBadHuffman = FormatError("bad Huffman code")
 	errBadCoef    = FormatError("coefficient index out of range")
 	errNoImage    = FormatError("missing SOF or SOS marker")
-	errUnexpected = errors.New("jpegscale: unexpected end of file")
+	errUnexpected = fmt.Errorf("jpegscale: %w", io.ErrUnexpectedEOF)
 )
 
 // maxScans bounds the scans of one file. Each scan visits every block of
 // its components, and an AC scan can cover them all with an end-of-band run
 // of a few bytes, so a small file of many scans could otherwise cost far
-// more than its size suggests. Encoders write about ten; libjpeg-turbo's
-// own scan limit for untrusted input is of this order.
+// more than its size suggests. Encoders write one scan per component, or
+// about ten for a progressive file.
 const maxScans = 256
 
 // errFallback means the file is valid as far as read but uses a feature
@@ -69,6 +70,7 @@ var zigzag = func() (zz [64]uint8) {
 	return zz
 }()
 
+// component is one colour component of the frame and its output plane.
 type component struct {
 	id     uint8
 	h, v   int   // sampling factors
@@ -83,11 +85,14 @@ type component struct {
 	coefs    []int16 // progressive: quantised coefficients, 64 per block
 }
 
+// scan is the part of an SOS header the block decoders need.
 type scan struct {
 	comps          []int
 	ss, se, ah, al int
 }
 
+// decoder holds one decode's state: the file, its tables, the chosen scale
+// and the bit reader.
 type decoder struct {
 	data []byte
 	pos  int

@@ -97,12 +97,12 @@ func Denom(w, h, minW, minH int) int {
 
 // Decode reads a JPEG from r and decodes it at scale 1/denom, the smallest
 // scale whose result is at least minW×minH (see Denom), with the default
-// Options. The image is ceil(W/denom)×ceil(H/denom) for a W×H file; when
-// W or H is not a multiple of denom, the last column or row covers only
-// W/denom − floor(W/denom) of a scaled pixel of real image, so a resampler
-// should map its region in full-size coordinates divided by denom rather
-// than stretch the whole decoded image. Files this package leaves to
-// image/jpeg come back at full size with denom 1.
+// Options. The image is ceil(W/denom)×ceil(H/denom) for a W×H file. When
+// W or H is not a multiple of denom, the last column or row is partly
+// padding (1001 rows at 1/4 are 250.25 rows of picture in 251), so a
+// resampler should take its region in full-size coordinates divided by
+// denom rather than stretch the whole decoded image. Files this package
+// leaves to image/jpeg come back at full size with denom 1.
 //
 // minW and minH are in the file's stored orientation: a caller that
 // applies an EXIF rotation by 90° swaps them.
