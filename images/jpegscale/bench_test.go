@@ -85,6 +85,7 @@ func BenchmarkDecode(b *testing.B) {
 	data := readFile(b, largePhoto)
 	b.Run("imagejpeg", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
 				b.Fatal(err)
@@ -94,6 +95,7 @@ func BenchmarkDecode(b *testing.B) {
 	for _, denom := range []int{1, 2, 4, 8} {
 		b.Run(fmt.Sprintf("scale1_%d", denom), func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
 			w, h := 3000/denom, 2000/denom
 			for b.Loop() {
 				if _, d, err := DecodeBytes(data, w, h); err != nil || d != denom {

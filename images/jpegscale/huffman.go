@@ -24,8 +24,9 @@ type huffTable struct {
 	// AC coefficients are mostly small, so this skips the separate
 	// receive-and-extend step for most of them.
 	fastAC [1 << lutBits]int32
-	// maxCode[l] is one past the largest code of length l (0 when none);
-	// valOff[l] turns a code of length l into an index into vals.
+	// maxCode[l] is one past the last code of length l (the would-be first
+	// code when there is none), so a code of length l is valid when it is
+	// below it; valOff[l] turns such a code into an index into vals.
 	maxCode [17]int32
 	valOff  [17]int32
 	vals    [256]uint8
