@@ -585,3 +585,35 @@ func ExampleDecodeBytes() {
 	fmt.Println(denom, img.Bounds().Dx(), img.Bounds().Dy())
 	// Output: 2 1500 1000
 }
+
+// TestScanLimit: a progressive file may not make the decoder walk its
+// blocks more than maxScans times, however cheap each scan is to encode.
+func TestScanLimit(t *testing.T) {
+	build := func(refines int) []byte {
+		b := []byte{0xFF, 0xD8, 0xFF, 0xDB, 0, 67, 0}
+		for i := 0; i < 64; i++ {
+			b = append(b, 1)
+		}
+		// A 64×64 grey frame (64 blocks), progressive.
+		b = append(b, 0xFF, 0xC2, 0, 11, 8, 0, 64, 0, 64, 1, 1, 0x11, 0)
+		// DC table 0: one 1-bit code for category 0.
+		b = append(b, 0xFF, 0xC4, 0, 20, 0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+		sos := func(ah, al byte) []byte {
+			return []byte{0xFF, 0xDA, 0, 8, 1, 1, 0x00, 0, 0, ah<<4 | al}
+		}
+		b = append(b, sos(0, 1)...)
+		b = append(b, 0, 0, 0, 0, 0, 0, 0, 0) // 64 blocks × 1 bit
+		for i := 0; i < refines; i++ {
+			b = append(b, sos(1, 0)...)
+			b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
+		}
+		return append(b, 0xFF, 0xD9)
+	}
+	if _, _, err := decodeBytes(build(maxScans-1), 64, 64, DefaultMaxPixels); err != nil {
+		t.Fatalf("%d scans: %v", maxScans, err)
+	}
+	_, _, err := decodeBytes(build(maxScans), 64, 64, DefaultMaxPixels)
+	if err == nil || !strings.Contains(err.Error(), "too many scans") {
+		t.Fatalf("%d scans: err = %v", maxScans+1, err)
+	}
+}
