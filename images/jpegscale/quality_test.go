@@ -2,7 +2,6 @@ package jpegscale_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -16,8 +15,10 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/images"
 	"github.com/listinggen/listinggen/images/jpegscale"
-	images "github.com/listinggen/listinggen/pipeline/images"
+	"github.com/listinggen/listinggen/platform"
 )
 
 // minPSNR is the issue's quality floor for a variant made through
@@ -30,24 +31,18 @@ const minPSNR = 38.0
 // exercises the 1/4 and 1/8 scales.
 func mainVariants(t *testing.T) []images.VariantSpec {
 	t.Helper()
+	profiles, err := platform.Profiles()
+	if err != nil {
+		t.Fatal(err)
+	}
 	seen := map[string]bool{}
 	var out []images.VariantSpec
-	for _, platform := range []string{"douyin", "taobao"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "pipeline", "compliance", "data", platform+".json"))
-		if err != nil {
-			t.Fatal(err)
+	for _, name := range []string{"douyin", "taobao"} {
+		prof, ok := profiles[listinggen.Platform(name)]
+		if !ok {
+			t.Fatalf("no %s profile", name)
 		}
-		var prof struct {
-			Images json.RawMessage `json:"images"`
-		}
-		if err := json.Unmarshal(b, &prof); err != nil {
-			t.Fatal(err)
-		}
-		spec, err := images.ParseSpec(prof.Images)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range spec.Variants(images.DefaultRenderConfig()) {
+		for _, v := range images.Variants(prof.Images, images.DefaultRenderConfig()) {
 			if v.Name != images.VariantMain && v.Name != images.VariantThumb {
 				continue
 			}
