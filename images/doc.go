@@ -13,13 +13,14 @@
 //   - Decode / DecodeFor: DecodeConfig first, pixel and byte limits before
 //     any pixel memory, JPEG/PNG/GIF/WebP only, decoder panics recovered,
 //     EXIF orientation read, transparency flattened on white.
-//   - listinggen.ImageSpec (ParseSpec, ForCategory, Variants): the compliance profile's
-//     "images" block, typed.
+//   - Variants: the images to make from each source under a platform's
+//     listinggen.ImageSpec (the "images" block of its profile in platform/).
 //   - Render: variants from a Source; quality steps down to fit the byte
 //     limit, never below the floor.
 //   - Source.PHash, Distance: 64-bit DCT perceptual hash.
 //   - Processor: all of the above for a product's images, concurrently
-//     within bounds, one ImageError per bad image.
+//     within bounds, one listinggen.ImageFailure per bad image: the
+//     listinggen.ImageProcessor the pipeline uses.
 //
 // Resizing works on Y, Cb, Cr planes with an integer box pre-shrink and a
 // separable Catmull-Rom (or any imaging.ResampleFilter) final step; see
