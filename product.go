@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -45,7 +44,8 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
-// ImageRef points at a source image.
+// ImageRef points at a source image: an http(s) URL, or a demo: URL naming
+// one of the binary's demo photos (DemoImageScheme).
 type ImageRef struct {
 	URL string `json:"url"`
 }
@@ -174,9 +174,8 @@ func (p *Product) Validate(prefix string) error {
 			errs = append(errs, fe...)
 			continue
 		}
-		u, err := url.Parse(img.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, FieldError{name, "must be an absolute http or https URL"})
+		if msg := checkImageURL(img.URL); msg != "" {
+			errs = append(errs, FieldError{name, msg})
 		}
 	}
 	return Invalid(errs)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -31,6 +32,9 @@ type Config struct {
 	// across all Process calls, and so the memory they hold: a 20 MP
 	// photo needs about 30 MB while it is processed.
 	DecodeConcurrency int
+	// Demo holds the photos that demo: URLs name (listinggen.DemoPhotos);
+	// nil refuses every demo: URL. See demo.go.
+	Demo fs.FS
 }
 
 // DefaultConfig returns the settings used by the service.
@@ -174,22 +178,40 @@ func (p *Processor) decodeAndRender(ctx context.Context, data []byte, variants [
 	return src, src.PHash(), vs, nil
 }
 
+// read returns an input's file: uploaded, a demo photo, or fetched. Only
+// http(s) URLs reach the fetcher.
+func (p *Processor) read(ctx context.Context, in listinggen.ImageInput) ([]byte, error) {
+	data := in.Data
+	switch {
+	case data != nil:
+	case isDemo(in.URL):
+		var err error
+		if data, err = p.demoPhoto(in.URL); err != nil {
+			return nil, err
+		}
+	default:
+		f, err := p.fetcher.Fetch(ctx, in.URL)
+		if err != nil {
+			return nil, err
+		}
+		return f.Data, nil
+	}
+	if int64(len(data)) > p.cfg.Fetch.MaxBytes {
+		return nil, listinggen.Errorf(listinggen.ETOOLARGE,
+			"the image is %d bytes, more than the limit of %d bytes", len(data), p.cfg.Fetch.MaxBytes)
+	}
+	return data, nil
+}
+
 func (p *Processor) processOne(ctx context.Context, idx int, in listinggen.ImageInput, variants []VariantSpec) (img *listinggen.ProcessedImage, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			img, err = nil, listinggen.WrapError(listinggen.EINTERNAL, fmt.Errorf("panic: %v", r), "the image could not be processed")
 		}
 	}()
-	data := in.Data
-	if data == nil {
-		f, err := p.fetcher.Fetch(ctx, in.URL)
-		if err != nil {
-			return nil, err
-		}
-		data = f.Data
-	} else if int64(len(data)) > p.cfg.Fetch.MaxBytes {
-		return nil, listinggen.Errorf(listinggen.ETOOLARGE,
-			"the image is %d bytes, more than the limit of %d bytes", len(data), p.cfg.Fetch.MaxBytes)
+	data, err := p.read(ctx, in)
+	if err != nil {
+		return nil, err
 	}
 	src, hash, vs, err := p.decodeAndRender(ctx, data, variants)
 	if err != nil {

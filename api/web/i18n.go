@@ -1,7 +1,14 @@
 package web
 
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+)
+
 // messages are the interface's words, Chinese first (the default) and
-// English. Templates look them up with {{$.T "key"}}; the scripts get the
+// English. Templates look them up with {{$.T "key"}}, and the values of
+// the API's enumerations with {{$.L "group" value}}; the scripts get the
 // same table as JSON data in the page. A key missing from a language falls
 // back to Chinese, and a missing key shows itself, so a gap is visible.
 var messages = map[string]map[string]string{
@@ -38,7 +45,7 @@ var messages = map[string]map[string]string{
 		"import.title": "导入商品", "import.shops": "选择店铺", "import.no_shops": "还没有店铺，请先创建。",
 		"import.new_shop": "新建店铺", "import.name": "名称", "import.group": "店群", "import.create": "创建店铺",
 		"import.products": "商品（每行一个 JSON，或 JSON 数组）", "import.file": "选择文件 (.jsonl / .json)",
-		"import.sample": "载入示例商品库 (300 个)", "import.generate": "生成文案", "import.progress": "进度",
+		"import.sample": "载入示例商品库", "import.generate": "生成文案", "import.progress": "进度",
 		"import.done": "完成", "import.errors": "错误", "import.line": "第", "import.line_suffix": "行",
 		"import.pick_shop": "请至少选择一个店铺。", "import.no_products": "没有商品。",
 		"nav.jobs": "批量任务", "nav.job": "批量任务", "jobs.title": "批量任务",
@@ -60,6 +67,22 @@ var messages = map[string]map[string]string{
 		"signin.title": "登录", "signin.key": "API 密钥", "signin.submit": "登录", "signin.failed": "密钥无效或已吊销。",
 		"err.blocked": "有阻断性合规问题，不能通过", "err.conflict": "已被他人修改，请刷新", "err.failed": "失败",
 		"ok.saved": "已保存", "ok.approved": "已通过", "ok.rejected": "已驳回",
+		"import.sample_unit": "个",
+		"images.pending": "未处理", "images.ready": "就绪", "images.partial": "部分失败", "images.failed": "失败", "images.none": "无图片",
+		"platform.douyin": "抖店", "platform.taobao": "淘宝", "platform.pinduoduo": "拼多多", "platform.generic": "通用",
+		"severity.block": "阻断", "severity.warn": "提醒",
+		"scope.shop": "本店", "scope.group": "本店及店群", "scope.tenant": "全部店铺",
+		"kind.same_shop": "同一店铺", "kind.same_group": "店群内其他店铺（比文案）", "kind.same_tenant": "同一商家",
+		"evidence.text": "标题相似", "evidence.same_identifier": "型号相同", "evidence.same_model_family": "同系列型号",
+		"evidence.other_identifier": "型号不同", "evidence.measure_agree": "规格一致", "evidence.measure_conflict": "规格冲突",
+		"evidence.price_close": "价格接近", "evidence.price_far": "价格悬殊", "evidence.attr_agree": "属性相同",
+		"evidence.attr_order": "属性顺序相同", "evidence.attr_conflict": "属性冲突", "evidence.brand_conflict": "品牌不同",
+		"evidence.category_conflict": "类目不同", "evidence.image_near": "图片相同（感知哈希）", "evidence.image_far": "图片不同（感知哈希）",
+		"code.invalid": "无效", "code.not_found": "不存在", "code.conflict": "冲突", "code.unauthorized": "未登录",
+		"code.forbidden": "被拒绝", "code.too_large": "过大", "code.rate_limited": "请求过多", "code.unavailable": "暂不可用",
+		"code.internal": "内部错误",
+		"field.title": "标题", "field.selling_points": "卖点", "field.description": "详情", "field.keywords": "关键词",
+		"field.source.title": "货源标题", "field.source.description": "货源详情",
 	},
 	"en": {
 		"app": "listinggen review", "nav.queue": "Review queue", "nav.import": "Import products", "nav.signout": "Sign out",
@@ -94,7 +117,7 @@ var messages = map[string]map[string]string{
 		"import.title": "Import products", "import.shops": "Shops", "import.no_shops": "No shops yet: create one first.",
 		"import.new_shop": "New shop", "import.name": "Name", "import.group": "Shop group", "import.create": "Create shop",
 		"import.products": "Products (one JSON object a line, or a JSON array)", "import.file": "Choose a file (.jsonl / .json)",
-		"import.sample": "Load the sample catalogue (300 products)", "import.generate": "Generate", "import.progress": "Progress",
+		"import.sample": "Load the sample catalogue", "import.generate": "Generate", "import.progress": "Progress",
 		"import.done": "Done", "import.errors": "Errors", "import.line": "line", "import.line_suffix": "",
 		"import.pick_shop": "Choose at least one shop.", "import.no_products": "No products.",
 		"nav.jobs": "Batch jobs", "nav.job": "Batch job", "jobs.title": "Batch jobs",
@@ -116,6 +139,22 @@ var messages = map[string]map[string]string{
 		"signin.title": "Sign in", "signin.key": "API key", "signin.submit": "Sign in", "signin.failed": "Unknown or revoked key.",
 		"err.blocked": "breaks a blocking rule: cannot approve", "err.conflict": "changed by someone else: reload", "err.failed": "failed",
 		"ok.saved": "Saved", "ok.approved": "Approved", "ok.rejected": "Rejected",
+		"import.sample_unit": "products",
+		"images.pending": "Not processed", "images.ready": "Ready", "images.partial": "Partly failed", "images.failed": "Failed", "images.none": "No images",
+		"platform.douyin": "Douyin", "platform.taobao": "Taobao", "platform.pinduoduo": "Pinduoduo", "platform.generic": "Generic",
+		"severity.block": "Blocking", "severity.warn": "Warning",
+		"scope.shop": "This shop", "scope.group": "This shop and its group", "scope.tenant": "All shops",
+		"kind.same_shop": "Same shop", "kind.same_group": "Another shop of the group (copy)", "kind.same_tenant": "Same seller",
+		"evidence.text": "Titles alike", "evidence.same_identifier": "Same model number", "evidence.same_model_family": "Same model family",
+		"evidence.other_identifier": "Different model numbers", "evidence.measure_agree": "Same measurements", "evidence.measure_conflict": "Different measurements",
+		"evidence.price_close": "Close prices", "evidence.price_far": "Far-apart prices", "evidence.attr_agree": "Same attributes",
+		"evidence.attr_order": "Attributes in the same order", "evidence.attr_conflict": "Different attributes", "evidence.brand_conflict": "Different brands",
+		"evidence.category_conflict": "Different categories", "evidence.image_near": "Same image (perceptual hash)", "evidence.image_far": "Different images (perceptual hash)",
+		"code.invalid": "Invalid", "code.not_found": "Not found", "code.conflict": "Conflict", "code.unauthorized": "Not signed in",
+		"code.forbidden": "Refused", "code.too_large": "Too large", "code.rate_limited": "Too many requests", "code.unavailable": "Unavailable",
+		"code.internal": "Internal error",
+		"field.title": "Title", "field.selling_points": "Selling point", "field.description": "Description", "field.keywords": "Keyword",
+		"field.source.title": "Source title", "field.source.description": "Source description",
 	},
 }
 
@@ -128,4 +167,26 @@ func translate(lang, key string) string {
 		return s
 	}
 	return key
+}
+
+// label is the word for a value of one of the API's enumerations (a
+// status, a verdict, an error code …), whose messages are keyed
+// "group.value": the API's values are English identifiers, which a page
+// must not show as they are.
+func label(lang, group string, value any) string {
+	return translate(lang, group+"."+fmt.Sprint(value))
+}
+
+// fieldIndex matches a field with an index, such as selling_points[2].
+var fieldIndex = regexp.MustCompile(`^([a-z_.]+)\[(\d+)\]$`)
+
+// fieldLabel names a copy field as the API reports it (title,
+// selling_points[2], source.description): indexed fields count from one,
+// as people do. listing.js names fields the same way.
+func fieldLabel(lang, field string) string {
+	if m := fieldIndex.FindStringSubmatch(field); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		return fmt.Sprintf("%s %d", label(lang, "field", m[1]), n+1)
+	}
+	return label(lang, "field", field)
 }

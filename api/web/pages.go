@@ -54,6 +54,13 @@ type pageData struct {
 // T translates a message key into the page's language.
 func (p *pageData) T(key string) string { return translate(p.Lang, key) }
 
+// L is the label of an enumeration value in the page's language, as in
+// {{$.L "status" .Status}}.
+func (p *pageData) L(group string, value any) string { return label(p.Lang, group, value) }
+
+// F names a copy field in the page's language.
+func (p *pageData) F(field string) string { return fieldLabel(p.Lang, field) }
+
 // render writes a page with the security headers and no caching (pages
 // show live review state).
 func (u *UI) render(c echo.Context, status int, name string, page any, js map[string]any) error {
@@ -271,8 +278,9 @@ func (u *UI) listing(c echo.Context) error {
 }
 
 type importPage struct {
-	Shops     []*listinggen.Shop
-	Platforms []listinggen.Platform
+	Shops      []*listinggen.Shop
+	Platforms  []listinggen.Platform
+	SampleSize int
 }
 
 // importPage creates shops and sends products to /v1/generate (from the
@@ -282,11 +290,16 @@ func (u *UI) importPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return u.render(c, http.StatusOK, "import", importPage{Shops: shops, Platforms: listinggen.Platforms}, nil)
+	return u.render(c, http.StatusOK, "import", importPage{Shops: shops, Platforms: listinggen.Platforms, SampleSize: sampleSize}, nil)
 }
 
-// sample serves the embedded sample catalogue to the import page.
+// sample serves the demo catalogue to the import page: products whose
+// photos are embedded in the binary, so that the first run shows every
+// step working without a network.
 func (u *UI) sample(c echo.Context) error {
 	securityHeaders(c.Response().Header())
-	return c.Blob(http.StatusOK, "application/x-ndjson; charset=utf-8", listinggen.SampleCatalogue)
+	return c.Blob(http.StatusOK, "application/x-ndjson; charset=utf-8", listinggen.DemoCatalogue)
 }
+
+// sampleSize is the number of products in the demo catalogue.
+var sampleSize = bytes.Count(listinggen.DemoCatalogue, []byte("\n"))

@@ -19,7 +19,7 @@ import (
 // turns the stage off (listings keep their images pending);
 // IMAGES_ALLOW_HOSTS lists host:port pairs that may be fetched although they
 // are private (on-premise image servers, tests); see blobStore for where the
-// variants go.
+// variants go. The demo catalogue's demo: photos are served from the binary.
 func imageStage(dataDir string, getenv func(string) string, logger *slog.Logger) (listinggen.BlobStore, *images.Processor, error) {
 	blobs, err := blobStore(dataDir, getenv, logger)
 	if err != nil {
@@ -34,6 +34,7 @@ func imageStage(dataDir string, getenv func(string) string, logger *slog.Logger)
 		return nil, nil, fmt.Errorf("IMAGES: want on or off, got %q", getenv("IMAGES"))
 	}
 	cfg := images.DefaultConfig()
+	cfg.Demo = listinggen.DemoPhotos()
 	if hosts := getenv("IMAGES_ALLOW_HOSTS"); hosts != "" {
 		for _, h := range strings.Split(hosts, ",") {
 			cfg.Fetch.AllowHosts = append(cfg.Fetch.AllowHosts, strings.TrimSpace(h))

@@ -11,6 +11,17 @@ window.LG = (function () {
 
   function t(key) { return messages[key] || key; }
 
+  // label is the word for a value of one of the API's enumerations, as
+  // the server's pages show it: messages are keyed "group.value".
+  function label(group, value) { return t(group + '.' + value); }
+
+  // field names a copy field (title, selling_points[2] …) as the server's
+  // pages do: indexed fields count from one.
+  function field(f) {
+    const m = /^([a-z_.]+)\[(\d+)\]$/.exec(f);
+    return m ? label('field', m[1]) + ' ' + (Number(m[2]) + 1) : label('field', f);
+  }
+
   // api calls the JSON API with the CSRF token and returns {ok, status, body}.
   async function api(method, path, body) {
     const opts = { method: method, credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf, 'Accept': 'application/json' } };
@@ -102,6 +113,6 @@ window.LG = (function () {
     return api('PATCH', '/v1/listings/' + encodeURIComponent(id), { status: status, version: version });
   }
 
-  return { data: data, t: t, api: api, problemText: problemText, el: el, toast: toast, titleUnits: titleUnits,
+  return { data: data, t: t, label: label, field: field, api: api, problemText: problemText, el: el, toast: toast, titleUnits: titleUnits,
     typing: typing, markText: markText, patchStatus: patchStatus, csrf: csrf };
 })();

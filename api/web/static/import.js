@@ -21,7 +21,7 @@
     if (none) none.remove();
     const box = LG.el('input', { type: 'checkbox', name: 'shop', value: r.body.id });
     box.checked = true;
-    $('shop-list').appendChild(LG.el('label', { 'class': 'shop' }, [box, ' ' + r.body.name + ' ', LG.el('small', {}, r.body.platform)]));
+    $('shop-list').appendChild(LG.el('label', { 'class': 'shop' }, [box, ' ' + r.body.name + ' ', LG.el('small', {}, LG.label('platform', r.body.platform))]));
     f.reset();
   });
 

@@ -60,7 +60,7 @@
     $('job-max-cost').textContent = j.options.max_cost_usd ? j.options.max_cost_usd.toFixed(6) : '—';
     const badge = $('job-state');
     badge.className = 'badge job-' + j.state;
-    badge.textContent = LG.t('job.state.' + j.state);
+    badge.textContent = LG.label('job.state', j.state);
     badge.dataset.state = j.state;
     $('job-cancel').disabled = j.state !== 'running' && j.state !== 'paused';
     $('job-retry').disabled = !j.counts.failed || j.state === 'cancelled' || j.state === 'estimated';
@@ -83,7 +83,7 @@
       tbody.appendChild(LG.el('tr', {}, [
         cell(String(it.row)), cell(it.product.id || '', 'product-id'), cell(it.product.title || '', 'product-title'),
         cell((d.shops || {})[it.shop_id] || ''),
-        LG.el('td', {}, LG.el('span', { 'class': 'badge state-' + it.state }, LG.t('item.' + it.state))),
+        LG.el('td', {}, LG.el('span', { 'class': 'badge state-' + it.state }, LG.label('item', it.state))),
         cell(it.error || '', 'error')
       ]));
     });

@@ -17,7 +17,7 @@
   function setStatusBadge(status) {
     const b = $('status-badge');
     b.className = 'badge status-' + status;
-    b.textContent = LG.t('status.' + status);
+    b.textContent = LG.label('status', status);
   }
 
   async function setStatus(status) {
@@ -56,7 +56,7 @@
     ul.textContent = '';
     if (!list.length) { ul.appendChild(LG.el('li', { 'class': 'ok' }, LG.t('listing.no_violations'))); return; }
     list.forEach(function (v) {
-      const parts = [v.field + ': '];
+      const parts = [LG.field(v.field) + ': '];
       if (v.term) parts.push(LG.el('mark', { 'class': 'violation sev-' + v.severity }, v.term), ' ');
       parts.push(v.rule);
       if (v.suggestion) parts.push(' → ' + LG.t('listing.suggestion') + ': ' + v.suggestion);

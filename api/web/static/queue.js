@@ -19,7 +19,7 @@
       row.dataset.version = r.body.version;
       const badge = row.querySelector('.status .badge');
       badge.className = 'badge status-' + r.body.status;
-      badge.textContent = LG.t('status.' + r.body.status);
+      badge.textContent = LG.label('status', r.body.status);
       msg.textContent = '';
       row.classList.remove('failed');
       return true;
