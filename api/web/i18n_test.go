@@ -42,6 +42,9 @@ func enumValues() map[string][]string {
 		"kind":     strs(dedup.KindSameShop, dedup.KindSameGroup, dedup.KindTenant),
 		"evidence": strs(evidence...),
 		"platform": strs(platforms...),
+		// Open sets: the values this server has.
+		"job.source": strs("items"),
+		"rewriter":   strs("rules", "openai"),
 	}
 }
 

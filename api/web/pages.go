@@ -58,6 +58,16 @@ func (p *pageData) T(key string) string { return translate(p.Lang, key) }
 // {{$.L "status" .Status}}.
 func (p *pageData) L(group string, value any) string { return label(p.Lang, group, value) }
 
+// Named is the label of a value of an open set, such as a rewriter's name
+// or a job's source (its file's name, or "items"), when there is one, and
+// else the value itself.
+func (p *pageData) Named(group, value string) string {
+	if _, ok := messages[p.Lang][group+"."+value]; ok {
+		return p.L(group, value)
+	}
+	return value
+}
+
 // F names a copy field in the page's language.
 func (p *pageData) F(field string) string { return fieldLabel(p.Lang, field) }
 
@@ -236,6 +246,8 @@ type listingPage struct {
 	SellingPoints    [][]Segment
 	Violations       []violationRow
 	SourceViolations []violationRow
+	// ShopNames are the names of the shops of the listing's matches.
+	ShopNames map[string]string
 }
 
 // listing is one listing: source and copy side by side with the changes
@@ -272,9 +284,33 @@ func (u *UI) listing(c echo.Context) error {
 	for _, v := range l.Compliance.SourceViolations {
 		data.SourceViolations = append(data.SourceViolations, violationRow{Violation: v, Note: violationNote(v)})
 	}
+	if data.ShopNames, err = u.shopNames(c, shop, l.Dedup.Matches); err != nil {
+		return err
+	}
 	js := map[string]any{"id": l.ID, "version": l.Version, "shop_id": l.ShopID, "platform": l.Platform,
 		"title_max": data.Rules.TitleMaxUnits, "copy": l.Copy, "status": l.Status}
 	return u.render(c, http.StatusOK, "listing", data, js)
+}
+
+// shopNames names the shops of a listing's matches (a shop deleted since
+// goes by its id).
+func (u *UI) shopNames(c echo.Context, own *listinggen.Shop, matches []listinggen.DedupMatch) (map[string]string, error) {
+	names := map[string]string{own.ID: own.Name}
+	for _, m := range matches {
+		if _, ok := names[m.ShopID]; ok {
+			continue
+		}
+		s, err := u.deps.Store.FindShop(c.Request().Context(), tenantOf(c), m.ShopID)
+		switch {
+		case listinggen.ErrorCode(err) == listinggen.ENOTFOUND:
+			names[m.ShopID] = m.ShopID
+		case err != nil:
+			return nil, err
+		default:
+			names[m.ShopID] = s.Name
+		}
+	}
+	return names, nil
 }
 
 type importPage struct {

@@ -200,6 +200,21 @@ func (b *browser) clear(selector string) {
 	jsEval[bool](b, fmt.Sprintf(`(document.querySelector(%q).value = '') === ''`, selector))
 }
 
+// createShops makes the two shops of the browser tests, 抖店一号 on Douyin
+// and 淘宝二号 on Taobao, in group, with the import page's form (which
+// ticks each new shop).
+func (b *browser) createShops(group string) {
+	b.t.Helper()
+	for _, shop := range []struct{ name, platform string }{{"抖店一号", "douyin"}, {"淘宝二号", "taobao"}} {
+		b.do("create shop "+shop.name,
+			chromedp.SetValue(chromedp.CSS(`#shop-form [name=name]`), shop.name),
+			chromedp.SetValue(chromedp.CSS(`#shop-form [name=platform]`), shop.platform),
+			chromedp.SetValue(chromedp.CSS(`#shop-form [name=group]`), group),
+			chromedp.Click(chromedp.CSS(`#shop-form button`)))
+		b.waitFor("shop "+shop.name+" listed", fmt.Sprintf(`document.querySelector('#shop-list').textContent.includes(%q)`, shop.name))
+	}
+}
+
 func (b *browser) open(path string) {
 	b.t.Helper()
 	b.do("open "+path, chromedp.Navigate(b.base+path))
@@ -224,14 +239,7 @@ func TestPreviewUIInABrowser(t *testing.T) {
 	// Import: two shops in one group made with the form, then products
 	// pasted as JSON lines, one of them not JSON at all.
 	b.open("/ui/import")
-	for _, shop := range []struct{ name, platform string }{{"抖店一号", "douyin"}, {"淘宝二号", "taobao"}} {
-		b.do("create shop "+shop.name,
-			chromedp.SetValue(chromedp.CSS(`#shop-form [name=name]`), shop.name),
-			chromedp.SetValue(chromedp.CSS(`#shop-form [name=platform]`), shop.platform),
-			chromedp.SetValue(chromedp.CSS(`#shop-form [name=group]`), "女装店群"),
-			chromedp.Click(chromedp.CSS(`#shop-form button`)))
-		b.waitFor("shop "+shop.name+" listed", fmt.Sprintf(`document.querySelector('#shop-list').textContent.includes(%q)`, shop.name))
-	}
+	b.createShops("女装店群")
 	var lines []string
 	for _, l := range sample.RawLines(t)[:6] {
 		lines = append(lines, string(l))

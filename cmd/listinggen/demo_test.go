@@ -11,7 +11,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/listinggen/listinggen"
 )
 
@@ -201,4 +203,176 @@ func variant(l *listinggen.Listing, name string) *listinggen.ImageVariant {
 		}
 	}
 	return nil
+}
+
+// enumGroups are the message groups that name the values of the API's
+// enumerations (see api/web's label).
+var enumGroups = []string{"status", "verdict", "images", "job.state", "item", "code", "severity", "scope", "kind", "evidence",
+	"platform", "field", "job.source", "rewriter"}
+
+// untranslatedJS lists the text of the page that is an enumeration value
+// as the API spells it (needs_review, image_near, douyin …) or a message
+// key shown for want of a label (images.ready), with where it is. The
+// values are those the page's own message table labels, which api/web's
+// TestEveryEnumValueHasALabel holds complete. Text is cut at separators
+// but not at spaces, so that sentences (reasons, rules, product text) may
+// use such words as words.
+const untranslatedJS = `((groups) => {
+  const words = new Set();
+  for (const k of Object.keys(LG.data.messages || {})) {
+    for (const g of groups) if (k.startsWith(g + '.')) words.add(k.slice(g.length + 1));
+  }
+  const key = new RegExp('^(' + groups.map(g => g.replace('.', '\\.')).join('|') + ')\\.[a-z_.]+$');
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest('script')) continue;
+    for (const part of n.textContent.split(/[·:：;；,，、()（）|—→\n\t]+/)) {
+      const w = part.trim();
+      if (words.has(w) || key.test(w)) {
+        found.push(w + ' in <' + el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '>: ' + n.textContent.trim().slice(0, 80));
+      }
+    }
+  }
+  return found;
+})(%s)`
+
+// checkTranslated fails the test for every enumeration value the page
+// shows as the API spells it.
+func (b *browser) checkTranslated(page string) {
+	b.t.Helper()
+	groups, _ := json.Marshal(enumGroups)
+	if found := jsEval[[]string](b, fmt.Sprintf(untranslatedJS, groups)); len(found) > 0 {
+		lang := jsEval[string](b, `document.documentElement.lang`)
+		b.t.Errorf("%s (%s) shows untranslated values: %q", page, lang, found)
+	}
+}
+
+// TestDemoInTheBrowser is the first run the README promises, in headless
+// chromium on a fresh data directory with the default image stage: two
+// shops of a group made with the import page's form, 载入示例商品库, 生成文案;
+// then at least 90% of the listings have their images ready and a
+// duplicate is found by its photo's perceptual hash. A batch job of the
+// catalogue (with a row that is not a product) gives the job pages
+// something to show. Every page, in Chinese and then in English, shows
+// each status, verdict, image state, job and item state, error code,
+// severity, scope, match kind, evidence and platform in its language. The
+// screenshots in docs/ come from this run (UI_SCREENSHOTS_DIR=$PWD/docs).
+func TestDemoInTheBrowser(t *testing.T) {
+	s := startServer(t, t.TempDir(), map[string]string{"IMAGES": "on", "JOB_POLL": "50ms"})
+	b := newBrowser(t, s.url)
+	products := demoProducts(t)
+
+	b.open("/ui/import")
+	b.createShops("家居店群")
+	b.do("load the demo catalogue", chromedp.Click(chromedp.CSS(`#load-sample`)))
+	b.waitFor("demo catalogue loaded", fmt.Sprintf(`document.querySelector('#products').value.trim().split('\n').length === %d`, len(products)))
+	b.do("generate", chromedp.Click(chromedp.CSS(`#generate`)))
+	b.waitForWithin("generation done", `document.querySelector('#progress-text').textContent.startsWith('完成')`, 5*time.Minute)
+	want := fmt.Sprintf("完成: %d · 错误: 0", 2*len(products))
+	if got := jsEval[string](b, `document.querySelector('#progress-text').textContent`); got != want {
+		t.Errorf("import progress %q, want %q", got, want)
+	}
+	b.checkClean("import the demo")
+
+	_, listings := demoListings(t, s)
+	ready, flagged := 0, 0
+	var withImage, withSourceTerms *listinggen.Listing
+	for _, l := range listings {
+		if l.ImagesStatus == listinggen.ImagesReady {
+			ready++
+		}
+		if l.Status == listinggen.StatusNeedsReview {
+			flagged++
+		}
+		if withImage == nil && imageEvidence(l) {
+			withImage = l
+		}
+		if withSourceTerms == nil && slices.Contains(violatedTerms([]*listinggen.Listing{l}), "最佳") {
+			withSourceTerms = l
+		}
+	}
+	if len(listings) != 2*len(products) || ready*10 < len(listings)*9 {
+		t.Errorf("%d of %d listings have their images ready, want at least 90%% of %d", ready, len(listings), 2*len(products))
+	}
+	if withImage == nil || flagged == 0 {
+		t.Fatalf("no dedup match carries image evidence (%d listings need review)", flagged)
+	}
+	job := submitDemoJob(t, s, products)
+
+	// The pages in Chinese, then in English; one listing of each kind.
+	pages := []string{"/", "/?status=needs_review", "/?job=" + job, "/ui/import", "/ui/jobs", "/ui/jobs/" + job}
+	for _, l := range append(oneOfEachKind(listings), withSourceTerms, withImage) {
+		if p := "/ui/listings/" + l.ID; !slices.Contains(pages, p) {
+			pages = append(pages, p)
+		}
+	}
+	// The screenshots: the queue, a listing whose supplier broke the
+	// advertising law, the images and duplicates of one found by its
+	// photo, and the batch job.
+	shots := map[string]string{"/": "ui-queue", "/ui/jobs/" + job: "ui-job",
+		"/ui/listings/" + withSourceTerms.ID: "ui-listing", "/ui/listings/" + withImage.ID: "ui-listing-dedup"}
+	for _, lang := range []string{"zh", "en"} {
+		b.open("/ui/lang/" + lang + "?next=/")
+		for _, p := range pages {
+			b.open(p)
+			b.checkTranslated(p)
+			if name, ok := shots[p]; ok && lang == "zh" {
+				if name == "ui-listing-dedup" {
+					b.do("scroll to the duplicates", chromedp.ScrollIntoView(chromedp.CSS(`#matches`)))
+				}
+				b.screenshot(name)
+			}
+		}
+	}
+	b.checkClean("every page in both languages")
+}
+
+// submitDemoJob runs the demo catalogue as a batch job for the group, with
+// a row that is not a valid product, and returns the job's id once it has
+// completed.
+func submitDemoJob(t *testing.T, s *server, products [][]byte) string {
+	t.Helper()
+	items := []json.RawMessage{}
+	for _, p := range products {
+		items = append(items, p)
+	}
+	items = append(items, json.RawMessage(`{"id": "bad-1", "title": "价格不是数字的商品", "price": {"amount": "免费", "currency": "CNY"}}`))
+	var job struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	}
+	if r := s.do("POST", "/v1/jobs", map[string]any{"shop_group": "家居店群", "items": items}, &job); r.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /v1/jobs: %d", r.StatusCode)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for job.State != string(listinggen.JobCompleted) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo job is %s after 3 minutes", job.State)
+		}
+		time.Sleep(100 * time.Millisecond)
+		s.do("GET", "/v1/jobs/"+job.ID, nil, &job)
+	}
+	return job.ID
+}
+
+// oneOfEachKind picks a listing of each kind the listing view shows
+// differently: status, images, verdict, match kinds, and whether the
+// supplier's text broke a rule, on each platform.
+func oneOfEachKind(listings []*listinggen.Listing) []*listinggen.Listing {
+	seen := map[string]bool{}
+	var out []*listinggen.Listing
+	for _, l := range listings {
+		var kinds []string
+		for _, m := range l.Dedup.Matches {
+			kinds = append(kinds, m.Kind)
+		}
+		k := fmt.Sprint(l.Platform, l.Status, l.ImagesStatus, l.Dedup.Verdict, kinds, len(l.Compliance.SourceViolations) > 0)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, l)
+		}
+	}
+	return out
 }
