@@ -81,6 +81,7 @@ var messages = map[string]map[string]string{
 		"code.forbidden": "被拒绝", "code.too_large": "过大", "code.rate_limited": "请求过多", "code.unavailable": "暂不可用", "code.internal": "内部错误",
 		"field.title": "标题", "field.selling_points": "卖点", "field.description": "详情", "field.keywords": "关键词", "field.source.title": "货源标题",
 		"field.source.description": "货源详情", "job.source.items": "接口提交", "rewriter.rules": "规则改写（离线）", "rewriter.openai": "大模型",
+		"variant.main": "主图", "variant.main_3x4": "3:4 主图", "variant.detail": "详情图", "variant.thumb": "缩略图",
 	},
 	"en": {
 		"app": "listinggen review", "nav.queue": "Review queue", "nav.import": "Import products", "nav.signout": "Sign out",
@@ -152,6 +153,7 @@ var messages = map[string]map[string]string{
 		"field.title": "Title", "field.selling_points": "Selling point", "field.description": "Description", "field.keywords": "Keyword",
 		"field.source.title": "Source title", "field.source.description": "Source description",
 		"job.source.items": "Sent to the API", "rewriter.rules": "Rules (offline)", "rewriter.openai": "Language model",
+		"variant.main": "Main", "variant.main_3x4": "Main 3:4", "variant.detail": "Detail", "variant.thumb": "Thumbnail",
 	},
 }
 

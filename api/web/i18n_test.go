@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/images"
 	"github.com/listinggen/listinggen/pipeline/dedup"
 )
 
@@ -45,6 +46,7 @@ func enumValues() map[string][]string {
 		// Open sets: the values this server has.
 		"job.source": strs("items"),
 		"rewriter":   strs("rules", "openai"),
+		"variant":    strs(images.VariantMain, images.VariantMain+"_3x4", images.VariantDetail, images.VariantThumb),
 	}
 }
 

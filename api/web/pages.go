@@ -19,13 +19,14 @@ var pageNames = []string{"queue", "listing", "import", "signin", "jobs", "job"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"kb":    func(n int) string { return fmt.Sprintf("%.1f KB", float64(n)/1024) },
-		"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
-		"usd":   func(f float64) string { return fmt.Sprintf("%.6f", f) },
-		"when":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
-		"units": listinggen.TitleUnits,
-		"rate":  func(f float64) string { return fmt.Sprintf("%.2f", f) },
-		"eta":   eta,
+		"kb":           func(n int) string { return fmt.Sprintf("%.1f KB", float64(n)/1024) },
+		"pct":          func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+		"usd":          func(f float64) string { return fmt.Sprintf("%.6f", f) },
+		"when":         func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
+		"units":        listinggen.TitleUnits,
+		"rate":         func(f float64) string { return fmt.Sprintf("%.2f", f) },
+		"eta":          eta,
+		"otherReasons": otherReasons,
 	}
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -290,6 +291,18 @@ func (u *UI) listing(c echo.Context) error {
 	js := map[string]any{"id": l.ID, "version": l.Version, "shop_id": l.ShopID, "platform": l.Platform,
 		"title_max": data.Rules.TitleMaxUnits, "copy": l.Copy, "status": l.Status}
 	return u.render(c, http.StatusOK, "listing", data, js)
+}
+
+// otherReasons are a match's reasons that its evidence does not list
+// already, such as a model's second opinion.
+func otherReasons(m listinggen.DedupMatch) []string {
+	var out []string
+	for _, r := range m.Reasons {
+		if !slices.ContainsFunc(m.Evidence, func(e listinggen.DedupEvidence) bool { return e.Reason == r }) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // shopNames names the shops of a listing's matches (a shop deleted since
