@@ -157,15 +157,15 @@ func TestDemoWalkthrough(t *testing.T) {
 		}
 		for _, l := range ls {
 			for _, v := range l.Compliance.SourceViolations {
-				if strings.Contains(l.Copy.Title+l.Copy.Description+strings.Join(l.Copy.SellingPoints, ""), v.Term) {
+				if strings.Contains(copyText(l), v.Term) {
 					t.Errorf("%s (%s): the supplier's %q (%s) is in the copy", id, l.Platform, v.Term, v.Rule)
 				}
 			}
 		}
 	}
 	for _, l := range byProduct["1688-720118300108"] {
-		if got := violatedTerms([]*listinggen.Listing{l}); !slices.Contains(got, "最佳") || !strings.Contains(l.Copy.Title, "优选") {
-			t.Errorf("the cat food on %s: source violations %q, title %q; want 最佳 found and 优选 in its place", l.Platform, got, l.Copy.Title)
+		if got := violatedTerms([]*listinggen.Listing{l}); !slices.Contains(got, "最佳") || !strings.Contains(copyText(l), "优选") {
+			t.Errorf("the cat food on %s: source violations %q, copy %q; want 最佳 found and 优选 in its place", l.Platform, got, copyText(l))
 		}
 	}
 	// A photo checked against the whole catalogue: the motorcycle's other
@@ -181,6 +181,12 @@ func TestDemoWalkthrough(t *testing.T) {
 			t.Errorf("the apparel listing on %s has no 3:4 main image: %+v", l.Platform, l.Images)
 		}
 	}
+}
+
+// copyText is a listing's copy as one string.
+func copyText(l *listinggen.Listing) string {
+	parts := append([]string{l.Copy.Title, l.Copy.Description}, l.Copy.SellingPoints...)
+	return strings.Join(append(parts, l.Copy.Keywords...), "\n")
 }
 
 func titles(ls []*listinggen.Listing) []string {
