@@ -115,8 +115,9 @@ func imageEvidence(l *listinggen.Listing) bool {
 // fresh data directory with the default image stage, the demo catalogue
 // for two shops of a group gives every listing its photos' variants, the
 // two offers that share a photo are found by it, each shop gets copy of
-// its own, the supplier's advertising-law terms stay out of the copy, and
-// the greps print what the README shows.
+// its own, the supplier's advertising-law terms stay out of the copy, an
+// edit that puts one back needs review, and the greps print what the
+// README shows.
 func TestDemoWalkthrough(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, t.TempDir(), map[string]string{"IMAGES": "on"})
@@ -167,6 +168,18 @@ func TestDemoWalkthrough(t *testing.T) {
 		if got := violatedTerms([]*listinggen.Listing{l}); !slices.Contains(got, "最佳") || !strings.Contains(copyText(l), "优选") {
 			t.Errorf("the cat food on %s: source violations %q, copy %q; want 最佳 found and 优选 in its place", l.Platform, got, copyText(l))
 		}
+	}
+	// An edit is checked again: a clean title is approved, and one that
+	// puts an advertising-law term back needs review for it.
+	cup := byProduct["1688-720118300101"][0]
+	var edited listinggen.Listing
+	s.do("PATCH", "/v1/listings/"+cup.ID, map[string]any{"copy": map[string]string{"title": "陶瓷咖啡杯碟套装 意式浓缩杯 80ml"}, "status": "approved", "version": 1}, &edited)
+	if edited.Status != listinggen.StatusApproved {
+		t.Errorf("approving the cup with a clean title: %s", edited.Status)
+	}
+	s.do("PATCH", "/v1/listings/"+cup.ID, map[string]any{"copy": map[string]string{"title": "最佳陶瓷咖啡杯"}, "version": 2}, &edited)
+	if edited.Status != listinggen.StatusNeedsReview || len(edited.ReviewReasons) != 1 || !strings.Contains(edited.ReviewReasons[0], "广告法第九条") {
+		t.Errorf("the cup titled 最佳陶瓷咖啡杯: %s, %q; want needs_review for 广告法第九条", edited.Status, edited.ReviewReasons)
 	}
 	// A photo checked against the whole catalogue: the motorcycle's other
 	// shot finds both offers.
