@@ -131,6 +131,9 @@ type Job struct {
 	// ItemsPerSecond and ETASeconds are computed when the job is read.
 	ItemsPerSecond float64  `json:"items_per_second"`
 	ETASeconds     *float64 `json:"eta_seconds,omitempty"`
+	// Recovered counts the items taken back from a worker that stopped
+	// (nil when none was), filled with Counts.
+	Recovered *JobRecovery `json:"recovered,omitempty"`
 	// Key identifies a submission for resuming it (the batch CLI: input
 	// file hash and options); empty for API jobs.
 	Key string `json:"-"`
@@ -165,10 +168,11 @@ func (j *Job) OverBudget() bool {
 
 // JobItem is one (catalogue row, shop) pair and its result.
 type JobItem struct {
-	ID     int64  `json:"-"`
-	JobID  string `json:"job_id"`
-	Row    int    `json:"row"`
-	ShopID string `json:"shop_id,omitempty"`
+	ID       int64  `json:"-"`
+	TenantID string `json:"-"`
+	JobID    string `json:"job_id"`
+	Row      int    `json:"row"`
+	ShopID   string `json:"shop_id,omitempty"`
 	// Product is the row as imported (its title may be empty for an
 	// invalid row).
 	Product          Product      `json:"product"`
@@ -181,6 +185,14 @@ type JobItem struct {
 	CompletionTokens int64        `json:"completion_tokens"`
 	CostUSD          float64      `json:"cost_usd"`
 	UpdatedAt        time.Time    `json:"updated_at"`
+	// Recovered says why the item was last taken back from a worker that
+	// stopped; empty when it never was.
+	Recovered Recovery `json:"recovered,omitempty"`
+	// Claim is the fence of the item's current claim: ClaimItem increments
+	// it, and FinishItem and ReleaseItem write only under the claim they
+	// were given, so that a worker that lost the item (taken back while it
+	// was paused or cut off) cannot write a second result.
+	Claim int64 `json:"-"`
 	// Listing is filled when results are exported with their copy.
 	Listing *Listing `json:"listing,omitempty"`
 }
@@ -253,18 +265,43 @@ type JobStore interface {
 	SetJobState(ctx context.Context, tenantID, id string, from []JobState, to JobState) error
 	// SetJobOptions replaces a job's options (a new budget before resuming).
 	SetJobOptions(ctx context.Context, tenantID, id string, opts JobOptions) error
-	// ClaimItem marks a queued or running (crashed) item running, counts
-	// the attempt and returns it with its job; ok is false when the item is
-	// already final, which makes a duplicate delivery a no-op.
-	ClaimItem(ctx context.Context, itemID int64) (item *JobItem, job *Job, ok bool, err error)
-	// FinishItem records a running item's outcome (state, listing, error,
-	// tokens, cost) and adds its spend to the job; a final item is left
-	// alone, so a result is written once. It completes the job when no
+	// ClaimItem marks a queued or running item running for the worker
+	// workerID, counts the attempt, starts a new claim (JobItem.Claim) and
+	// returns the item with its job; ok is false when the item is already
+	// final, which makes a duplicate delivery a no-op. Taking over a
+	// running item (the queue delivered it again after its rescue delay)
+	// records it as RecoveredRescued and fences the earlier claim out.
+	ClaimItem(ctx context.Context, itemID int64, workerID string) (item *JobItem, job *Job, ok bool, err error)
+	// FinishItem records the outcome of item's claim (state, listing,
+	// error, tokens, cost) and adds its spend to the job. It writes only
+	// while the item is running under item.Claim, so that a result is
+	// written once; ECONFLICT when the claim was lost (the item was taken
+	// back, or another claim finished it). It completes the job when no
 	// item is left queued or running.
 	FinishItem(ctx context.Context, item *JobItem) error
-	// ReleaseItem puts a running item back to queued with the error of its
-	// failed attempt (it will be retried).
-	ReleaseItem(ctx context.Context, itemID int64, reason string) error
+	// ReleaseItem puts item back to queued with the error of its failed
+	// attempt (it will be retried), under item.Claim like FinishItem:
+	// ECONFLICT when the claim was lost.
+	ReleaseItem(ctx context.Context, item *JobItem, reason string) error
+	// RenewLease records that worker w is alive for another d. The first
+	// call creates its lease, and so does a call after the lease expired
+	// and was removed: a process that was only paused carries on under the
+	// same id (the items taken back meanwhile stay with their new holders).
+	RenewLease(ctx context.Context, w WorkerLease, d time.Duration) error
+	// EndLease expires the worker's lease at once (a clean stop), so that
+	// the next ReclaimItems takes back any item it still holds.
+	EndLease(ctx context.Context, workerID string) error
+	// ReclaimItems puts the running items of stopped workers (scope) back
+	// to queued, recording why (ReclaimScope.Reason) and counting it in
+	// RecoveryStats, removes the stopped workers' leases and calls requeue
+	// with both in the same transaction, so that the queue delivers the
+	// items again at once. An item a live transaction still holds is left
+	// for the next call. It returns how many items it took back.
+	ReclaimItems(ctx context.Context, scope ReclaimScope, requeue ReclaimFunc) (int, error)
+	// RecoveryStats counts the items ever taken back, by reason, and the
+	// live worker leases, over every tenant: the operator's view of
+	// crashes, exported as metrics.
+	RecoveryStats(ctx context.Context) (RecoveryStats, error)
 	// RequeueItems moves the job's items in one of states back to queued,
 	// enqueueing them in the same transaction, and sets the job running.
 	RequeueItems(ctx context.Context, tenantID, jobID string, states []ItemState, enqueue EnqueueFunc) (int, error)

@@ -213,7 +213,10 @@ func (s *Store) countItems(ctx context.Context, j *listinggen.Job) error {
 		}
 		j.Counts[st] = n
 	}
-	return translate(rows.Err())
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	return translate(s.countRecoveredItems(ctx, j))
 }
 
 // FindJobs pages through the tenant's jobs by the primary key, newest
@@ -327,16 +330,16 @@ func (s *Store) SetJobOptions(ctx context.Context, tenantID, id string, opts lis
 	return nil
 }
 
-const itemColumns = `i.id, i.job_id, i.row_number, i.shop_id, i.state, i.listing_id, i.error, i.attempts,
-	i.prompt_tokens, i.completion_tokens, i.cost_usd, i.updated_at, r.product, r.problems`
+const itemColumns = `i.id, i.tenant_id, i.job_id, i.row_number, i.shop_id, i.state, i.listing_id, i.error, i.attempts,
+	i.prompt_tokens, i.completion_tokens, i.cost_usd, i.updated_at, i.recovered, i.claim, r.product, r.problems`
 
 const itemJoin = ` FROM job_items i JOIN job_rows r ON r.tenant_id = i.tenant_id AND r.job_id = i.job_id AND r.row_number = i.row_number`
 
 func scanItem(row pgx.Row) (*listinggen.JobItem, error) {
 	var it listinggen.JobItem
 	var problems []byte
-	if err := row.Scan(&it.ID, &it.JobID, &it.Row, &it.ShopID, &it.State, &it.ListingID, &it.Error, &it.Attempts,
-		&it.PromptTokens, &it.CompletionTokens, &it.CostUSD, &it.UpdatedAt, &it.Product, &problems); err != nil {
+	if err := row.Scan(&it.ID, &it.TenantID, &it.JobID, &it.Row, &it.ShopID, &it.State, &it.ListingID, &it.Error, &it.Attempts,
+		&it.PromptTokens, &it.CompletionTokens, &it.CostUSD, &it.UpdatedAt, &it.Recovered, &it.Claim, &it.Product, &problems); err != nil {
 		return nil, err
 	}
 	if len(problems) > 0 {
@@ -347,32 +350,53 @@ func scanItem(row pgx.Row) (*listinggen.JobItem, error) {
 	return &it, nil
 }
 
-func (s *Store) ClaimItem(ctx context.Context, itemID int64) (item *listinggen.JobItem, job *listinggen.Job, ok bool, err error) {
+func (s *Store) ClaimItem(ctx context.Context, itemID int64, workerID string) (item *listinggen.JobItem, job *listinggen.Job, ok bool, err error) {
 	err = s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		now := s.timestamp()
-		tag, err := tx.Exec(ctx, `UPDATE job_items SET state = $1, attempts = attempts + 1, updated_at = $2 WHERE id = $3 AND state IN ($4, $5)`,
-			listinggen.ItemRunning, now, itemID, listinggen.ItemQueued, listinggen.ItemRunning)
-		if err != nil {
+		var prev listinggen.ItemState
+		if err := tx.QueryRow(ctx, `SELECT state FROM job_items WHERE id = $1 FOR UPDATE`, itemID).Scan(&prev); err != nil {
 			return err
 		}
-		ok = tag.RowsAffected() == 1
+		ok = prev == listinggen.ItemQueued || prev == listinggen.ItemRunning
+		if ok {
+			// A running item delivered again is taken over: the earlier
+			// claim is fenced out by the new claim number.
+			rescued := prev == listinggen.ItemRunning
+			if _, err := tx.Exec(ctx, `UPDATE job_items SET state = $1, attempts = attempts + 1, claim = claim + 1, worker_id = $2, updated_at = $3,
+				recovered = CASE WHEN $4 THEN $5 ELSE recovered END WHERE id = $6`,
+				listinggen.ItemRunning, workerID, now, rescued, listinggen.RecoveredRescued, itemID); err != nil {
+				return err
+			}
+			if rescued {
+				if err := countRecovered(ctx, tx, listinggen.RecoveredRescued, 1); err != nil {
+					return err
+				}
+			}
+		}
+		var err error
 		if item, err = scanItem(tx.QueryRow(ctx, `SELECT `+itemColumns+itemJoin+` WHERE i.id = $1`, itemID)); err != nil {
 			return err
 		}
 		if ok {
 			// Only the first claim writes the job row, so that workers do
 			// not queue on its lock for every item.
-			if _, err := tx.Exec(ctx, `UPDATE jobs SET started_at = $1 WHERE id = $2 AND started_at IS NULL`, now, item.JobID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE jobs SET started_at = $1 WHERE tenant_id = $2 AND id = $3 AND started_at IS NULL`, now, item.TenantID, item.JobID); err != nil {
 				return err
 			}
 		}
-		job, err = scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, item.JobID))
+		job, err = scanJob(tx.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = $1 AND id = $2`, item.TenantID, item.JobID))
 		return err
 	})
 	if err != nil {
 		return nil, nil, false, err
 	}
 	return item, job, ok, nil
+}
+
+// errClaimLost is what FinishItem and ReleaseItem answer when the item is
+// no longer running under the claim they were given.
+func errClaimLost(itemID int64) error {
+	return listinggen.Errorf(listinggen.ECONFLICT, "item %d is no longer held under this claim: it was taken back or finished by another delivery", itemID)
 }
 
 func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
@@ -383,10 +407,10 @@ func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 		now := s.timestamp()
 		var tenant, jobID string
 		err := tx.QueryRow(ctx, `UPDATE job_items SET state = $1, listing_id = $2, error = $3, prompt_tokens = $4, completion_tokens = $5,
-			cost_usd = $6, updated_at = $7 WHERE id = $8 AND state = $9 RETURNING tenant_id, job_id`,
-			it.State, it.ListingID, it.Error, it.PromptTokens, it.CompletionTokens, it.CostUSD, now, it.ID, listinggen.ItemRunning).Scan(&tenant, &jobID)
+			cost_usd = $6, updated_at = $7 WHERE id = $8 AND state = $9 AND claim = $10 RETURNING tenant_id, job_id`,
+			it.State, it.ListingID, it.Error, it.PromptTokens, it.CompletionTokens, it.CostUSD, now, it.ID, listinggen.ItemRunning, it.Claim).Scan(&tenant, &jobID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // already final: an earlier delivery wrote the result
+			return errClaimLost(it.ID)
 		}
 		if err != nil {
 			return err
@@ -409,10 +433,16 @@ func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 	})
 }
 
-func (s *Store) ReleaseItem(ctx context.Context, itemID int64, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE job_items SET state = $1, error = $2, updated_at = $3 WHERE id = $4 AND state = $5`,
-		listinggen.ItemQueued, reason, s.timestamp(), itemID, listinggen.ItemRunning)
-	return translate(err)
+func (s *Store) ReleaseItem(ctx context.Context, it *listinggen.JobItem, reason string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE job_items SET state = $1, error = $2, updated_at = $3 WHERE id = $4 AND state = $5 AND claim = $6`,
+		listinggen.ItemQueued, reason, s.timestamp(), it.ID, listinggen.ItemRunning, it.Claim)
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errClaimLost(it.ID)
+	}
+	return nil
 }
 
 func (s *Store) RequeueItems(ctx context.Context, tenantID, jobID string, states []listinggen.ItemState, enqueue listinggen.EnqueueFunc) (int, error) {

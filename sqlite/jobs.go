@@ -196,7 +196,10 @@ func (s *Store) countItems(ctx context.Context, q querier, j *listinggen.Job) er
 		}
 		j.Counts[st] = n
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return countRecoveredItems(ctx, q, j)
 }
 
 func placeholders(n int) string {
@@ -255,14 +258,16 @@ func containsState[S comparable](list []S, s S) bool {
 	return false
 }
 
-const itemColumns = `i.id, i.job_id, i.row_number, i.shop_id, i.state, i.listing_id, i.error, i.attempts,
-	i.prompt_tokens, i.completion_tokens, i.cost_usd, i.updated_at, r.product, r.problems`
+const itemColumns = `i.id, i.tenant_id, i.job_id, i.row_number, i.shop_id, i.state, i.listing_id, i.error, i.attempts,
+	i.prompt_tokens, i.completion_tokens, i.cost_usd, i.updated_at, i.recovered, i.claim, r.product, r.problems`
 
+// scanItem reads itemColumns. An item's TenantID is not part of the JSON
+// (JobItem has none); ClaimItem reads it to scope the job's queries.
 func scanItem(row interface{ Scan(...any) error }) (*listinggen.JobItem, error) {
 	var it listinggen.JobItem
 	var updated, product, problems string
-	if err := row.Scan(&it.ID, &it.JobID, &it.Row, &it.ShopID, &it.State, &it.ListingID, &it.Error, &it.Attempts,
-		&it.PromptTokens, &it.CompletionTokens, &it.CostUSD, &updated, &product, &problems); err != nil {
+	if err := row.Scan(&it.ID, &it.TenantID, &it.JobID, &it.Row, &it.ShopID, &it.State, &it.ListingID, &it.Error, &it.Attempts,
+		&it.PromptTokens, &it.CompletionTokens, &it.CostUSD, &updated, &it.Recovered, &it.Claim, &product, &problems); err != nil {
 		return nil, err
 	}
 	it.UpdatedAt = parseTime(updated)
@@ -277,33 +282,53 @@ func scanItem(row interface{ Scan(...any) error }) (*listinggen.JobItem, error) 
 	return &it, nil
 }
 
-func (s *Store) ClaimItem(ctx context.Context, itemID int64) (item *listinggen.JobItem, job *listinggen.Job, ok bool, err error) {
+func (s *Store) ClaimItem(ctx context.Context, itemID int64, workerID string) (item *listinggen.JobItem, job *listinggen.Job, ok bool, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		now := formatTime(s.now())
-		res, err := tx.ExecContext(ctx, `UPDATE job_items SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ? AND state IN (?, ?)`,
-			listinggen.ItemRunning, now, itemID, listinggen.ItemQueued, listinggen.ItemRunning)
-		if err != nil {
+		var prev listinggen.ItemState
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM job_items WHERE id = ?`, itemID).Scan(&prev); err != nil {
 			return err
 		}
-		n, _ := res.RowsAffected()
-		ok = n == 1
+		ok = prev == listinggen.ItemQueued || prev == listinggen.ItemRunning
+		if ok {
+			// A running item delivered again is taken over: the earlier
+			// claim is fenced out by the new claim number.
+			rescued := prev == listinggen.ItemRunning
+			if _, err := tx.ExecContext(ctx, `UPDATE job_items SET state = ?, attempts = attempts + 1, claim = claim + 1, worker_id = ?, updated_at = ?,
+				recovered = CASE WHEN ? THEN ? ELSE recovered END WHERE id = ?`,
+				listinggen.ItemRunning, workerID, now, rescued, listinggen.RecoveredRescued, itemID); err != nil {
+				return err
+			}
+			if rescued {
+				if err := countRecovered(ctx, tx, listinggen.RecoveredRescued, 1); err != nil {
+					return err
+				}
+			}
+		}
+		var err error
 		item, err = scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM job_items i
 			JOIN job_rows r ON r.tenant_id = i.tenant_id AND r.job_id = i.job_id AND r.row_number = i.row_number WHERE i.id = ?`, itemID))
 		if err != nil {
 			return err
 		}
 		if ok {
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET started_at = coalesce(started_at, ?) WHERE id = ?`, now, item.JobID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET started_at = coalesce(started_at, ?) WHERE tenant_id = ? AND id = ?`, now, item.TenantID, item.JobID); err != nil {
 				return err
 			}
 		}
-		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, item.JobID))
+		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND id = ?`, item.TenantID, item.JobID))
 		return err
 	})
 	if err != nil {
 		return nil, nil, false, err
 	}
 	return item, job, ok, nil
+}
+
+// errClaimLost is what FinishItem and ReleaseItem answer when the item is
+// no longer running under the claim they were given.
+func errClaimLost(itemID int64) error {
+	return listinggen.Errorf(listinggen.ECONFLICT, "item %d is no longer held under this claim: it was taken back or finished by another delivery", itemID)
 }
 
 func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
@@ -314,10 +339,10 @@ func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 		now := s.now()
 		var tenant, jobID string
 		err := tx.QueryRowContext(ctx, `UPDATE job_items SET state = ?, listing_id = ?, error = ?, prompt_tokens = ?, completion_tokens = ?,
-			cost_usd = ?, updated_at = ? WHERE id = ? AND state = ? RETURNING tenant_id, job_id`,
-			it.State, it.ListingID, it.Error, it.PromptTokens, it.CompletionTokens, it.CostUSD, formatTime(now), it.ID, listinggen.ItemRunning).Scan(&tenant, &jobID)
+			cost_usd = ?, updated_at = ? WHERE id = ? AND state = ? AND claim = ? RETURNING tenant_id, job_id`,
+			it.State, it.ListingID, it.Error, it.PromptTokens, it.CompletionTokens, it.CostUSD, formatTime(now), it.ID, listinggen.ItemRunning, it.Claim).Scan(&tenant, &jobID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil // already final: the result was written by an earlier delivery
+			return errClaimLost(it.ID)
 		}
 		if err != nil {
 			return err
@@ -339,11 +364,17 @@ func completeIfDone(ctx context.Context, tx *sql.Tx, tenant, jobID, now string) 
 	return err
 }
 
-func (s *Store) ReleaseItem(ctx context.Context, itemID int64, reason string) error {
+func (s *Store) ReleaseItem(ctx context.Context, it *listinggen.JobItem, reason string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE job_items SET state = ?, error = ?, updated_at = ? WHERE id = ? AND state = ?`,
-			listinggen.ItemQueued, reason, formatTime(s.now()), itemID, listinggen.ItemRunning)
-		return err
+		res, err := tx.ExecContext(ctx, `UPDATE job_items SET state = ?, error = ?, updated_at = ? WHERE id = ? AND state = ? AND claim = ?`,
+			listinggen.ItemQueued, reason, formatTime(s.now()), it.ID, listinggen.ItemRunning, it.Claim)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errClaimLost(it.ID)
+		}
+		return nil
 	})
 }
 

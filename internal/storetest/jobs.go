@@ -45,7 +45,7 @@ func mustJob(t *testing.T, js listinggen.JobStore, tenant string, outcomes []ite
 		if it.State != listinggen.ItemQueued {
 			continue
 		}
-		claimed, _, ok, err := js.ClaimItem(ctx, it.ID)
+		claimed, _, ok, err := js.ClaimItem(ctx, it.ID, "storetest")
 		if err != nil || !ok {
 			t.Fatalf("ClaimItem: %v, %v", ok, err)
 		}
