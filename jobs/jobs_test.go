@@ -60,6 +60,10 @@ type env struct {
 	queue *jobs.Queue
 	w     *jobs.Worker
 	shops []*listinggen.Shop
+	// p and qc make more queues on the store: other worker processes.
+	backend string
+	p       *pipeline.Pipeline
+	qc      jobs.Config
 }
 
 // backends are the stores every job test runs on; PostgreSQL only with
@@ -90,12 +94,12 @@ func openBackend(t *testing.T, backend string, qc jobs.Config, w *jobs.Worker, s
 		if err := jobs.MigrateSQLite(context.Background(), s.WriterDB()); err != nil {
 			t.Fatal(err)
 		}
-		return jobs.NewSQLite(s.WriterDB(), qc, w)
+		return jobs.NewSQLite(s.WriterDB(), s, qc, w)
 	case *postgres.Store:
 		if err := jobs.MigratePostgres(context.Background(), s.Pool()); err != nil {
 			t.Fatal(err)
 		}
-		return jobs.NewPostgres(s.Pool(), qc, w)
+		return jobs.NewPostgres(s.Pool(), s, qc, w)
 	}
 	t.Fatalf("backend %s", backend)
 	return nil, nil
@@ -147,12 +151,13 @@ func newEnv(t *testing.T, backend string, workers int) *env {
 	qc := jobs.DefaultConfig()
 	qc.Workers, qc.Logger = workers, logger
 	qc.RetryBase, qc.RetryMax, qc.PollInterval, qc.MaxAttempts = 10*time.Millisecond, 50*time.Millisecond, 20*time.Millisecond, 3
+	qc.Lease, qc.Heartbeat = time.Second, 100*time.Millisecond
 	w := jobs.NewWorker(store, p, logger)
 	q, err := openBackend(t, backend, qc, w, store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: store, queue: q, w: w, svc: jobs.NewService(store, q, nil, time.Now)}
+	e := &env{store: store, queue: q, w: w, svc: jobs.NewService(store, q, nil, time.Now), backend: backend, p: p, qc: qc}
 	for i, plat := range []listinggen.Platform{listinggen.PlatformDouyin, listinggen.PlatformTaobao} {
 		sh := &listinggen.Shop{TenantID: listinggen.DefaultTenant, Name: fmt.Sprintf("shop %d", i), Platform: plat, Group: "g"}
 		if err := store.CreateShop(ctx, sh); err != nil {
@@ -332,7 +337,7 @@ func TestRescueAfterLastAttemptFailsTheItem(t *testing.T) {
 	j, _ = e.svc.Get(context.Background(), listinggen.DefaultTenant, j.ID)
 	var it *listinggen.JobItem
 	e.store.JobItems(context.Background(), listinggen.DefaultTenant, j.ID, func(x *listinggen.JobItem) error { it = x; return nil })
-	if j.State != listinggen.JobCompleted || it.State != listinggen.ItemFailed || !strings.Contains(it.Error, "died on its last attempt") {
+	if j.State != listinggen.JobCompleted || it.State != listinggen.ItemFailed || !strings.Contains(it.Error, "stopped on its last attempt") {
 		t.Errorf("job %s, item %+v", j.State, it)
 	}
 }
@@ -419,7 +424,7 @@ func forceSpend(t *testing.T, e *env, jobID string) {
 		}
 		return nil
 	})
-	it, _, ok, err := e.store.ClaimItem(context.Background(), first)
+	it, _, ok, err := e.store.ClaimItem(context.Background(), first, "test")
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
