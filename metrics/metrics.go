@@ -101,6 +101,45 @@ func (m *Metrics) RegisterQueue(depth func() float64, oldestAgeSeconds func() fl
 	)
 }
 
+// RecoveryStats are the store-wide counts behind the recovery metrics,
+// read at each scrape.
+type RecoveryStats struct {
+	// Recovered counts the job items ever taken back from a stopped worker,
+	// by reason (restart, lease_expired, rescued).
+	Recovered map[string]float64
+	// Workers counts the worker processes whose lease is live.
+	Workers float64
+}
+
+// RegisterRecovery exports the items taken back from stopped workers and
+// the live workers: the store's counts, so that every server shows what
+// any worker process recovered.
+func (m *Metrics) RegisterRecovery(reasons []string, stats func() RecoveryStats) {
+	m.reg.MustRegister(&recoveryCollector{reasons: reasons, stats: stats},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "listinggen_workers_live", Help: "Worker processes whose lease is live (renewed within JOB_LEASE)."},
+			func() float64 { return stats().Workers }))
+}
+
+var recoveredDesc = prometheus.NewDesc("listinggen_job_items_recovered_total",
+	"Job items taken back from a worker that stopped, by reason: restart (the embedded store's previous process), lease_expired, rescued (JOB_RESCUE_AFTER).",
+	[]string{"reason"}, nil)
+
+// recoveryCollector reports one counter per reason, zeros included, from
+// one read of the store.
+type recoveryCollector struct {
+	reasons []string
+	stats   func() RecoveryStats
+}
+
+func (c *recoveryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- recoveredDesc }
+
+func (c *recoveryCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	for _, r := range c.reasons {
+		ch <- prometheus.MustNewConstMetric(recoveredDesc, prometheus.CounterValue, st.Recovered[r], r)
+	}
+}
+
 // VectorCacheGauges read the store's in-process vector cache at each
 // scrape.
 type VectorCacheGauges struct {

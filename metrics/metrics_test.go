@@ -46,3 +46,26 @@ listinggen_model_429_total{client="chat"} 1
 		t.Errorf("%d step series, want 2 (rewrite ok, save error)", n)
 	}
 }
+
+// Recovered items show one counter per reason, zeros included, and the
+// live workers a gauge.
+func TestRecoveryMetrics(t *testing.T) {
+	t.Parallel()
+	m := New()
+	m.RegisterRecovery([]string{"restart", "lease_expired", "rescued"}, func() RecoveryStats {
+		return RecoveryStats{Recovered: map[string]float64{"lease_expired": 4}, Workers: 2}
+	})
+	want := `
+# HELP listinggen_job_items_recovered_total Job items taken back from a worker that stopped, by reason: restart (the embedded store's previous process), lease_expired, rescued (JOB_RESCUE_AFTER).
+# TYPE listinggen_job_items_recovered_total counter
+listinggen_job_items_recovered_total{reason="lease_expired"} 4
+listinggen_job_items_recovered_total{reason="rescued"} 0
+listinggen_job_items_recovered_total{reason="restart"} 0
+# HELP listinggen_workers_live Worker processes whose lease is live (renewed within JOB_LEASE).
+# TYPE listinggen_workers_live gauge
+listinggen_workers_live 2
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "listinggen_job_items_recovered_total", "listinggen_workers_live"); err != nil {
+		t.Error(err)
+	}
+}

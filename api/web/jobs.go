@@ -109,6 +109,9 @@ type errorRow struct {
 
 type jobPage struct {
 	jobRow
+	// Recovered are the job's items taken back from a stopped worker, by
+	// reason (message key and count), in listinggen.Recoveries order.
+	Recovered []reasonCount
 	States    []listinggen.ItemState
 	Errors    []errorRow
 	ErrorsURL string // the next page of errors
@@ -117,8 +120,16 @@ type jobPage struct {
 	Formats   []string
 }
 
-// job is one job: progress, counts, throughput, spend, its failed items
-// and the actions on it; job.js polls the API while the job runs.
+// reasonCount is one reason why items were taken back, and how many.
+type reasonCount struct {
+	Key string
+	N   int
+}
+
+// job is one job: progress, counts, throughput, spend, the items taken
+// back from a stopped worker and why (so that a job waiting on them does
+// not look stuck), its failed items and the actions on it; job.js polls
+// the API while the job runs.
 func (u *UI) job(c echo.Context) error {
 	if u.deps.Jobs == nil {
 		return u.jobsOff()
@@ -147,6 +158,13 @@ func (u *UI) job(c echo.Context) error {
 	}
 	data := jobPage{jobRow: jobRow{Job: j, Progress: progressOf(j)}, States: listinggen.ItemStates, Paged: cursor != "",
 		ReviewURL: queueFilter{Job: j.ID}.query(""), Formats: []string{"jsonl", "csv", "xlsx"}}
+	if r := j.Recovered; r != nil {
+		for _, reason := range listinggen.Recoveries {
+			if n := r.Reasons[reason]; n > 0 {
+				data.Recovered = append(data.Recovered, reasonCount{Key: "recovery." + string(reason), N: n})
+			}
+		}
+	}
 	for _, it := range items.Items {
 		data.Errors = append(data.Errors, errorRow{JobItem: it, ShopName: names[it.ShopID]})
 	}

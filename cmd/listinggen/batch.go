@@ -18,7 +18,6 @@ import (
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/catalog"
 	"github.com/listinggen/listinggen/jobs"
-	"github.com/listinggen/listinggen/sqlite"
 )
 
 // batch runs a whole catalogue file through the pipeline on this machine
@@ -78,10 +77,11 @@ func batch(ctx context.Context, args []string, getenv func(string) string, stder
 		qcfg.Workers = 1
 	}
 
-	store, err := common.openStore(ctx, logger)
+	store, lock, err := common.openOwned(ctx, logger)
 	if err != nil {
 		return err
 	}
+	defer lock.Release()
 	defer store.Close()
 	tenant := listinggen.DefaultTenant
 	opts := listinggen.JobOptions{ShopGroup: *group, Platform: plat, DryRun: *dryRun == "true"}
@@ -121,14 +121,11 @@ func batch(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	default:
 		fmt.Fprintf(stderr, "resuming job %s (%s)\n", job.ID, job.State)
-		// Only this process works the embedded store: River jobs a crash
-		// left running are made available now rather than after the rescue
-		// delay (a claimed item is taken over, a finished one skipped).
-		if s, ok := store.(*sqlite.Store); ok && job.State == listinggen.JobRunning {
-			if _, err := jobs.RescueRunningSQLite(ctx, s.WriterDB()); err != nil {
-				return err
-			}
-		}
+	}
+	// Only this process works the embedded store: what a crash left
+	// running runs again now rather than after the rescue delay.
+	if err := recoverAtStart(ctx, lock, queue, logger); err != nil {
+		return err
 	}
 	if job.State == listinggen.JobRunning {
 		if err := queue.Start(context.WithoutCancel(ctx)); err != nil {

@@ -197,55 +197,6 @@ func TestBatchKilledMidJobResumesExactlyOnce(t *testing.T) {
 	}
 }
 
-// TestWorkerKilledMidJobOnPostgres: an API-only server takes a job, two
-// `listinggen worker` processes work it, one is killed with SIGKILL
-// mid-job and a third starts. River rescues the dead worker's items (after
-// JOB_RESCUE_AFTER, on its rescuer's 30 s round), and every item is in
-// the results exactly once with its own listing.
-func TestWorkerKilledMidJobOnPostgres(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills processes")
-	}
-	dbURL := pgtest.FreshDatabase(t)
-	fake := openaitest.New(openaitest.Config{LatencyMin: 30 * time.Millisecond, LatencyMax: 60 * time.Millisecond})
-	defer fake.Close()
-	llm := map[string]string{"LLM_PROVIDER": "openai", "LLM_BASE_URL": fake.URL(), "LLM_API_KEY": "k", "LLM_MODEL": "fake", "LLM_CACHE_SIZE": "0"}
-	env := map[string]string{"DATABASE_URL": dbURL, "WORKERS": "0"}
-	for k, v := range llm {
-		env[k] = v
-	}
-	s := startServer(t, t.TempDir(), env)
-	shopA, shopB := createShop(t, s, "抖店一号", "douyin"), createShop(t, s, "抖店二号", "douyin")
-	const rows = 120
-	items := make([]map[string]any, rows)
-	for i := range items {
-		items[i] = map[string]any{"id": fmt.Sprint(i), "title": fmt.Sprintf("法式复古碎花连衣裙 款%d 收腰显瘦", i), "category": "女装/连衣裙"}
-	}
-	var job jobReply
-	if r := s.do("POST", "/v1/jobs", map[string]any{"shop_ids": []string{shopA.ID, shopB.ID}, "items": items}, &job); r.StatusCode != 202 {
-		t.Fatalf("submit: %d", r.StatusCode)
-	}
-	wenv := map[string]string{"DATABASE_URL": dbURL, "IMAGES": "off", "WORKERS": "4", "JOB_POLL": "100ms",
-		"JOB_TIMEOUT": "2s", "JOB_RESCUE_AFTER": "3s", "SHUTDOWN_TIMEOUT": "1s"}
-	for k, v := range llm {
-		wenv[k] = v
-	}
-	victim := startProcess(t, wenv, "worker")
-	startProcess(t, wenv, "worker")
-	deadline := time.Now().Add(5 * time.Minute)
-	for job.Counts["done"] < rows*2/4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no progress: %+v\n%s", job, victim.stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-		s.do("GET", "/v1/jobs/"+job.ID, nil, &job)
-	}
-	victim.cmd.Process.Signal(syscall.SIGKILL)
-	<-victim.done
-	startProcess(t, wenv, "worker")
-	waitExactlyOnce(t, s, job, rows, shopA.ID, shopB.ID)
-}
-
 // waitExactlyOnce waits (up to 5 minutes) for the job to complete and
 // checks the promise a crash or an outage must not break: every (row,
 // shop) item is in the results once, done, with its own listing, and each
@@ -316,7 +267,7 @@ func TestPostgresRestartMidJob(t *testing.T) {
 	fake := openaitest.New(openaitest.Config{LatencyMin: 20 * time.Millisecond, LatencyMax: 40 * time.Millisecond})
 	defer fake.Close()
 	s := startServer(t, t.TempDir(), map[string]string{"DATABASE_URL": dbURL, "WORKERS": "4", "JOB_POLL": "100ms",
-		"JOB_TIMEOUT": "5s", "JOB_RESCUE_AFTER": "10s",
+		"JOB_TIMEOUT": "5s", "JOB_RESCUE_AFTER": "10s", "JOB_LEASE": "4s", "JOB_HEARTBEAT": "1s",
 		"LLM_PROVIDER": "openai", "LLM_BASE_URL": fake.URL(), "LLM_API_KEY": "k", "LLM_MODEL": "fake", "LLM_CACHE_SIZE": "0"})
 	shopA, shopB := createShop(t, s, "抖店一号", "douyin"), createShop(t, s, "抖店二号", "douyin")
 	const rows = 100

@@ -19,7 +19,7 @@ import (
 
 // queueFlags are the batch worker settings serve, worker and batch share.
 type queueFlags struct {
-	workers, maxAttempts, jobTimeout, rescueAfter, retryBase, poll *string
+	workers, maxAttempts, jobTimeout, rescueAfter, lease, heartbeat, retryBase, poll *string
 }
 
 func bindQueue(f *envflag.FlagSet, defWorkers string) queueFlags {
@@ -28,7 +28,9 @@ func bindQueue(f *envflag.FlagSet, defWorkers string) queueFlags {
 		workers:     f.String("workers", "WORKERS", defWorkers, "batch items worked at once in this process (0: none, an API-only node)"),
 		maxAttempts: f.String("job-max-attempts", "JOB_MAX_ATTEMPTS", strconv.Itoa(d.MaxAttempts), "attempts per batch item before it is failed with the reason"),
 		jobTimeout:  f.String("job-timeout", "JOB_TIMEOUT", d.JobTimeout.String(), "time limit of one attempt at one item"),
-		rescueAfter: f.String("job-rescue-after", "JOB_RESCUE_AFTER", d.RescueAfter.String(), "when an item whose worker died is given to another (longer than job-timeout)"),
+		rescueAfter: f.String("job-rescue-after", "JOB_RESCUE_AFTER", d.RescueAfter.String(), "backstop: when an item still running is given to another worker whatever its lease says (longer than job-timeout and job-lease)"),
+		lease:       f.String("job-lease", "JOB_LEASE", d.Lease.String(), "how long a worker process's hold on its items lasts without a heartbeat: a stopped worker's items run again after it"),
+		heartbeat:   f.String("job-heartbeat", "JOB_HEARTBEAT", d.Heartbeat.String(), "how often a worker renews its lease and takes back expired ones' items (at most half of job-lease)"),
 		retryBase:   f.String("job-retry-base", "JOB_RETRY_BASE", d.RetryBase.String(), "first retry delay of a failed item; doubles each attempt (with jitter) up to 5m"),
 		poll:        f.String("job-poll", "JOB_POLL", d.PollInterval.String(), "how often idle workers look for items"),
 	}
@@ -56,6 +58,8 @@ func (q queueFlags) config(logger *slog.Logger) (jobs.Config, error) {
 	num("job-max-attempts", *q.maxAttempts, &cfg.MaxAttempts)
 	dur("job-timeout", *q.jobTimeout, &cfg.JobTimeout)
 	dur("job-rescue-after", *q.rescueAfter, &cfg.RescueAfter)
+	dur("job-lease", *q.lease, &cfg.Lease)
+	dur("job-heartbeat", *q.heartbeat, &cfg.Heartbeat)
 	dur("job-retry-base", *q.retryBase, &cfg.RetryBase)
 	dur("job-poll", *q.poll, &cfg.PollInterval)
 	if err := errors.Join(errs...); err != nil {
@@ -86,9 +90,9 @@ func openJobs(store listinggen.Store, svc *services, cfg jobs.Config) (*jobs.Que
 	var err error
 	switch s := store.(type) {
 	case *sqlite.Store:
-		q, err = jobs.NewSQLite(s.WriterDB(), cfg, w)
+		q, err = jobs.NewSQLite(s.WriterDB(), s, cfg, w)
 	case *postgres.Store:
-		q, err = jobs.NewPostgres(s.Pool(), cfg, w)
+		q, err = jobs.NewPostgres(s.Pool(), s, cfg, w)
 	default:
 		err = fmt.Errorf("no queue for store %T", store)
 	}
@@ -109,8 +113,8 @@ func stopQueue(q *jobs.Queue, drain time.Duration, logger *slog.Logger) {
 }
 
 // worker runs batch items only: any number of them on any number of
-// machines share one PostgreSQL (on SQLite it works, but one process
-// holds the database's only writer).
+// machines share one PostgreSQL. On SQLite it is the data directory's one
+// process, like serve and batch.
 func worker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	f := envflag.New("worker", getenv, stderr)
 	common := bindCommon(f)
@@ -134,10 +138,11 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.Workers == 0 {
 		return errors.New("workers: a worker process needs at least 1")
 	}
-	store, err := common.openStore(ctx, logger)
+	store, lock, err := common.openOwned(ctx, logger)
 	if err != nil {
 		return err
 	}
+	defer lock.Release()
 	defer store.Close()
 	svc, err := buildPipeline(store, *common.dataDir, getenv, logger, nil)
 	if err != nil {
@@ -148,10 +153,13 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	if err := recoverAtStart(ctx, lock, queue, logger); err != nil {
+		return err
+	}
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	logger.Info("worker started", "workers", cfg.Workers)
+	logger.Info("worker started", "workers", cfg.Workers, "worker_id", queue.WorkerID(), "lease", cfg.Lease)
 	<-ctx.Done()
 	logger.Info("worker stopping: finishing items in progress", "timeout", drain)
 	stopQueue(queue, drain, logger)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/xuri/excelize/v2"
 )
@@ -61,11 +62,12 @@ func readXLSXRows(t testing.TB, r io.Reader) [][]string {
 }
 
 type jobReply struct {
-	ID     string         `json:"id"`
-	State  string         `json:"state"`
-	Rows   int            `json:"rows"`
-	Items  int            `json:"items"`
-	Counts map[string]int `json:"counts"`
+	ID        string                  `json:"id"`
+	State     string                  `json:"state"`
+	Rows      int                     `json:"rows"`
+	Items     int                     `json:"items"`
+	Counts    map[string]int          `json:"counts"`
+	Recovered *listinggen.JobRecovery `json:"recovered"`
 }
 
 func TestJobsAPIFromXLSXToXLSX(t *testing.T) {

@@ -191,16 +191,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	store, err := common.openStore(ctx, logger)
+	store, lock, err := common.openOwned(ctx, logger)
 	if err != nil {
 		return err
 	}
+	defer lock.Release()
 	defer store.Close()
 	if apiCfg.Open, err = safeDefault(ctx, store, *addr, logger); err != nil {
 		return err
 	}
 	obs := metrics.New()
 	registerQueueGauges(obs, store, logger)
+	registerRecoveryMetrics(obs, store, logger)
 	registerVectorCacheGauges(obs, store)
 	svc, err := buildPipeline(store, *common.dataDir, getenv, logger, obs)
 	if err != nil {
@@ -213,6 +215,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	handler, err := buildServer(store, svc, jobService, apiCfg, obs, logger)
 	if err != nil {
+		return err
+	}
+	if err := recoverAtStart(ctx, lock, queue, logger); err != nil {
 		return err
 	}
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {

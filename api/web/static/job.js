@@ -1,6 +1,7 @@
 // The batch job view. While the job runs, its progress, counts per state,
-// throughput, ETA, tokens and cost are polled from GET /v1/jobs/{id} every
-// POLL_MS, and polling stops once it has settled (completed, cancelled or
+// items taken back from a stopped worker, throughput, ETA, tokens and cost
+// are polled from GET /v1/jobs/{id} every POLL_MS, and polling stops once
+// it has settled (completed, cancelled or
 // paused by its budget, with no item queued or in progress); the failed
 // items are fetched again when their number changes. Cancel, retry failed
 // and resume call the API with the CSRF token. Product text is only ever
@@ -62,10 +63,24 @@
     badge.className = 'badge job-' + j.state;
     badge.textContent = LG.label('job.state', j.state);
     badge.dataset.state = j.state;
+    renderRecovered(j.recovered);
     $('job-cancel').disabled = j.state !== 'running' && j.state !== 'paused';
     $('job-retry').disabled = !j.counts.failed || j.state === 'cancelled' || j.state === 'estimated';
     $('job-resume').disabled = j.state !== 'paused';
     $('resume-budget').hidden = j.state !== 'paused';
+  }
+
+  // renderRecovered shows the items taken back from a stopped worker and
+  // why, in listinggen.Recoveries order, as the server renders them.
+  function renderRecovered(r) {
+    $('job-recovery').hidden = !r;
+    if (!r) return;
+    $('recovered-items').textContent = String(r.items);
+    $('recovered-pending').textContent = String(r.pending);
+    $('recovered-reasons').textContent = ['restart', 'lease_expired', 'rescued']
+      .filter(function (k) { return (r.reasons || {})[k] > 0; })
+      .map(function (k) { return LG.t('recovery.' + k) + ' ' + r.reasons[k]; })
+      .join('; ');
   }
 
   function cell(text, cls) { return LG.el('td', cls ? { 'class': cls } : {}, text); }
