@@ -31,15 +31,23 @@ import (
 )
 
 // poisonRewriter is the rules rewriter, except that a title containing
-// POISON panics and one containing FLAKY fails its first attempts with a
-// provider outage.
+// POISON panics, one containing FLAKY fails its first attempts with a
+// provider outage, and one containing SLOW takes 1.5 s (a long model call).
 type poisonRewriter struct {
 	listinggen.Rewriter
 	flaky atomic.Int64
+	slow  atomic.Int64 // SLOW calls made
 }
 
 func (p *poisonRewriter) Rewrite(ctx context.Context, req listinggen.RewriteRequest) (*listinggen.Rewrite, error) {
 	switch {
+	case strings.Contains(req.Product.Title, "SLOW"):
+		p.slow.Add(1)
+		select {
+		case <-time.After(1500 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	case strings.Contains(req.Product.Title, "POISON"):
 		panic("poison row")
 	case strings.Contains(req.Product.Title, "FLAKY") && p.flaky.Add(1) <= 2:
@@ -64,6 +72,7 @@ type env struct {
 	backend string
 	p       *pipeline.Pipeline
 	qc      jobs.Config
+	rw      *poisonRewriter
 }
 
 // backends are the stores every job test runs on; PostgreSQL only with
@@ -143,7 +152,8 @@ func newEnv(t *testing.T, backend string, workers int) *env {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p, err := pipeline.New(pipeline.Config{Store: store, Rewriter: &poisonRewriter{Rewriter: rw}, Embedder: emb, Checker: checker,
+	prw := &poisonRewriter{Rewriter: rw}
+	p, err := pipeline.New(pipeline.Config{Store: store, Rewriter: prw, Embedder: emb, Checker: checker,
 		Dedup: dedup.DefaultConfig(), Logger: logger, Now: time.Now, TenantWords: store.TenantWords})
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +167,7 @@ func newEnv(t *testing.T, backend string, workers int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: store, queue: q, w: w, svc: jobs.NewService(store, q, nil, time.Now), backend: backend, p: p, qc: qc}
+	e := &env{store: store, queue: q, w: w, svc: jobs.NewService(store, q, nil, time.Now), backend: backend, p: p, qc: qc, rw: prw}
 	for i, plat := range []listinggen.Platform{listinggen.PlatformDouyin, listinggen.PlatformTaobao} {
 		sh := &listinggen.Shop{TenantID: listinggen.DefaultTenant, Name: fmt.Sprintf("shop %d", i), Platform: plat, Group: "g"}
 		if err := store.CreateShop(ctx, sh); err != nil {

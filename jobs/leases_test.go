@@ -276,3 +276,25 @@ func (e *env) otherWorker(t *testing.T) *jobs.Queue {
 	}
 	return q
 }
+
+// TestLongModelCallKeepsItsItem: a model call longer than the lease does
+// not lose its item, since the lease is the process's and its heartbeat
+// goes on: with a second worker watching for expired leases, each item is
+// worked once and none is taken back.
+func TestLongModelCallKeepsItsItem(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend, 2) // lease 1 s, heartbeat 100 ms
+		j := submitCSV(t, e, listinggen.JobOptions{ShopIDs: []string{e.shops[0].ID}}, catalogue(2, map[int]string{1: "SLOW 连衣裙 一", 2: "SLOW 连衣裙 二"}))
+		e.start(t)
+		other := e.otherWorker(t)
+		if err := other.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer other.Stop(context.Background())
+		j = e.wait(t, j.ID, completed)
+		if j.Counts[listinggen.ItemDone] != 2 || j.Recovered != nil || e.rw.slow.Load() != 2 {
+			t.Errorf("job %v, recovered %+v, %d model calls; want 2 items done once each, none taken back", j.Counts, j.Recovered, e.rw.slow.Load())
+		}
+	})
+}
