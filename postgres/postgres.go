@@ -14,6 +14,7 @@ import (
 	"net"
 	"path"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -57,6 +58,15 @@ type Config struct {
 	// re-ranks with, in a file removed as soon as it is created (4 bytes a
 	// dimension per cached row); empty means os.TempDir().
 	VectorCacheDir string
+	// IdleInTransactionTimeout has the server end a session whose open
+	// transaction has waited longer than this for its client, which
+	// releases the transaction's locks: a process paused or frozen in the
+	// middle of a transaction (SIGSTOP, a suspended VM) blocks the other
+	// workers' claims on its rows for no longer than this, not until it
+	// wakes. The store's transactions wait on nothing but the database (a
+	// job's catalogue is parsed between its inserts, milliseconds a chunk),
+	// so a few seconds is safe. 0 keeps the server's setting.
+	IdleInTransactionTimeout time.Duration
 }
 
 // HNSWConfig holds pgvector's HNSW parameters. M and EfConstruction are
@@ -83,10 +93,11 @@ type HNSWConfig struct {
 // DATABASE_URL is set; cmd fills URL.
 func DefaultConfig() Config {
 	return Config{
-		MaxConns:         10,
-		HNSW:             HNSWConfig{M: 16, EfConstruction: 64, EfSearch: 100, MaxScanTuples: 20000},
-		ExactScanMaxRows: 1000,
-		VectorCacheBytes: 512 << 20,
+		MaxConns:                 10,
+		HNSW:                     HNSWConfig{M: 16, EfConstruction: 64, EfSearch: 100, MaxScanTuples: 20000},
+		ExactScanMaxRows:         1000,
+		VectorCacheBytes:         512 << 20,
+		IdleInTransactionTimeout: 30 * time.Second,
 	}
 }
 
@@ -98,6 +109,9 @@ func (c Config) Validate() error {
 	} else if _, err := pgxpool.ParseConfig(c.URL); err != nil {
 		// The parse error may quote the URL, password included: say only what is wrong.
 		errs = append(errs, errors.New("postgres: URL is not a valid connection string"))
+	}
+	if c.IdleInTransactionTimeout < 0 {
+		errs = append(errs, errors.New("postgres: IdleInTransactionTimeout must not be negative"))
 	}
 	if c.MaxConns < 1 {
 		errs = append(errs, errors.New("postgres: MaxConns must be at least 1"))
@@ -174,6 +188,9 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, newID func() st
 	// size by orders of magnitude, which a plan for the average tenant
 	// cannot serve. The price is planning each query.
 	pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	if ms := cfg.IdleInTransactionTimeout.Milliseconds(); ms > 0 {
+		pcfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(ms, 10)
+	}
 	// Register pgvector's codecs on every pooled connection. This needs the
 	// vector type to exist, which is why migrations (which create the
 	// extension) run on their own connection before the pool is used.
@@ -333,6 +350,8 @@ func translate(err error) error {
 			return listinggen.WrapError(listinggen.EINVALID, err, "value not accepted by the database")
 		case pe.Code == "40001", pe.Code == "40P01", pe.Code == "55P03": // serialization, deadlock, lock timeout
 			return listinggen.WrapError(listinggen.EUNAVAILABLE, err, "database busy, retry")
+		case pe.Code == "25P03": // idle_in_transaction_session_timeout: this process was paused mid-transaction
+			return listinggen.WrapError(listinggen.EUNAVAILABLE, err, "database session ended while paused, retry")
 		case pe.Code == "57014": // query_canceled (statement_timeout)
 			return listinggen.WrapError(listinggen.EUNAVAILABLE, err, "database query timed out, retry")
 		case pe.Code[:2] == "08", pe.Code[:2] == "53", pe.Code[:2] == "57", pe.Code[:2] == "58":

@@ -77,7 +77,7 @@ func batch(ctx context.Context, args []string, getenv func(string) string, stder
 		qcfg.Workers = 1
 	}
 
-	store, lock, err := common.openOwned(ctx, logger)
+	store, lock, err := common.openOwned(ctx, logger, qcfg.Lease)
 	if err != nil {
 		return err
 	}

@@ -138,7 +138,7 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.Workers == 0 {
 		return errors.New("workers: a worker process needs at least 1")
 	}
-	store, lock, err := common.openOwned(ctx, logger)
+	store, lock, err := common.openOwned(ctx, logger, cfg.Lease)
 	if err != nil {
 		return err
 	}

@@ -341,10 +341,14 @@ func TestWorkerPausedPastItsLeaseOnPostgres(t *testing.T) {
 		t.Fatal("the victim holds no item")
 	}
 	var job jobReply
-	waitUntil(t, time.Minute, "the other worker finished the job", func() bool {
-		job = getJob(w.api, w.job.ID)
-		return job.State == "completed"
-	})
+	deadline := time.Now().Add(time.Minute)
+	for job = getJob(w.api, w.job.ID); job.State != "completed"; job = getJob(w.api, w.job.ID) {
+		if time.Now().After(deadline) {
+			w.debug(t)
+			t.Fatalf("the other worker did not finish the job: %+v", job)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	t.Logf("paused holding %d items; the job completed %v later", len(held), time.Since(stopped).Round(100*time.Millisecond))
 	if len(w.held(t, pid)) != 0 {
 		t.Error("the paused worker still holds items after the others finished the job")
@@ -375,4 +379,29 @@ func TestWorkerPausedPastItsLeaseOnPostgres(t *testing.T) {
 		t.Errorf("the woken worker exited: %v\n%s", w.victim.err, w.victim.stderr.String())
 	default:
 	}
+}
+
+func (w *pgWorkers) debug(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, w.dbURL)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		`SELECT id || ' ' || pid || ' ' || expires_at::text || ' now ' || now()::text FROM workers`,
+		`SELECT id || ' ' || state || ' ' || worker_id || ' ' || claim || ' ' || recovered FROM job_items WHERE state IN ('running', 'queued')`,
+		`SELECT pid || ' ' || coalesce(state, '') || ' ' || coalesce(wait_event_type, '') || ' ' || left(query, 120) FROM pg_stat_activity WHERE datname = current_database()`,
+		`SELECT id || ' ' || state || ' ' || args::text || ' ' || coalesce(attempted_by::text, '') FROM river_job WHERE state NOT IN ('completed', 'cancelled')`,
+	} {
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
+			t.Log(q, err)
+			continue
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		t.Logf("%s:\n%s %v", q, strings.Join(out, "\n"), err)
+	}
+	t.Logf("peer:\n%s\nvictim:\n%s", w.peer.stderr.String(), w.victim.stderr.String())
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/internal/dirlock"
@@ -19,7 +20,13 @@ import (
 // is known to belong to a process that stopped (see recoverAtStart). keys
 // and migrate do not take the lock: SQLite serialises their writes with
 // the owner's. Release the lock after closing the store.
-func (c commonConfig) openOwned(ctx context.Context, logger *slog.Logger) (listinggen.Store, *dirlock.Lock, error) {
+//
+// On PostgreSQL a transaction left waiting on this process for longer
+// than its lease (the process was paused mid-transaction) is ended by the
+// server: by then the other workers have taken its items back, and its
+// row locks would block their claims until it woke.
+func (c commonConfig) openOwned(ctx context.Context, logger *slog.Logger, lease time.Duration) (listinggen.Store, *dirlock.Lock, error) {
+	c.pgIdleInTx = max(lease, minIdleInTx)
 	var lock *dirlock.Lock
 	if *c.databaseURL == "" {
 		if err := os.MkdirAll(*c.dataDir, 0o750); err != nil {
@@ -37,6 +44,10 @@ func (c commonConfig) openOwned(ctx context.Context, logger *slog.Logger) (listi
 	}
 	return s, lock, nil
 }
+
+// minIdleInTx keeps a short test lease from ending transactions that
+// are only slow.
+const minIdleInTx = 10 * time.Second
 
 // recoverAtStart takes back, before the workers start, the items a
 // stopped process left running in the embedded store: holding the data

@@ -42,6 +42,9 @@ type commonConfig struct {
 	vectorCache *string
 	vectorDir   *string
 	efSearch    *string
+	// pgIdleInTx, when set, is the PostgreSQL store's
+	// IdleInTransactionTimeout (see openOwned).
+	pgIdleInTx time.Duration
 }
 
 func bindCommon(f *envflag.FlagSet) commonConfig {
@@ -101,6 +104,9 @@ func (c commonConfig) openStore(ctx context.Context, logger *slog.Logger) (listi
 		cfg.URL = *c.databaseURL
 		cfg.VectorCacheBytes, cfg.VectorCacheDir = cacheMB<<20, *c.vectorDir
 		cfg.HNSW.EfSearch = efSearch
+		if c.pgIdleInTx > 0 {
+			cfg.IdleInTransactionTimeout = c.pgIdleInTx
+		}
 		s, err := postgres.Open(ctx, cfg, time.Now, newID)
 		if err != nil {
 			return nil, fmt.Errorf("database-url: %w", err)
@@ -191,7 +197,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	store, lock, err := common.openOwned(ctx, logger)
+	store, lock, err := common.openOwned(ctx, logger, qcfg.Lease)
 	if err != nil {
 		return err
 	}
