@@ -29,7 +29,7 @@ func bindQueue(f *envflag.FlagSet, defWorkers string) queueFlags {
 		maxAttempts: f.String("job-max-attempts", "JOB_MAX_ATTEMPTS", strconv.Itoa(d.MaxAttempts), "attempts per batch item before it is failed with the reason"),
 		jobTimeout:  f.String("job-timeout", "JOB_TIMEOUT", d.JobTimeout.String(), "time limit of one attempt at one item"),
 		rescueAfter: f.String("job-rescue-after", "JOB_RESCUE_AFTER", d.RescueAfter.String(), "backstop: when an item still running is given to another worker whatever its lease says (longer than job-timeout and job-lease)"),
-		lease:       f.String("job-lease", "JOB_LEASE", d.Lease.String(), "how long a worker process's hold on its items lasts without a heartbeat: a stopped worker's items run again after it"),
+		lease:       f.String("job-lease", "JOB_LEASE", d.Lease.String(), "how long a worker process's hold on its items lasts without a heartbeat: a stopped worker's items run again after it (on PostgreSQL also how long a transaction may wait on its process, at least 10s)"),
 		heartbeat:   f.String("job-heartbeat", "JOB_HEARTBEAT", d.Heartbeat.String(), "how often a worker renews its lease and takes back expired ones' items (at most half of job-lease)"),
 		retryBase:   f.String("job-retry-base", "JOB_RETRY_BASE", d.RetryBase.String(), "first retry delay of a failed item; doubles each attempt (with jitter) up to 5m"),
 		poll:        f.String("job-poll", "JOB_POLL", d.PollInterval.String(), "how often idle workers look for items"),
