@@ -56,8 +56,9 @@ func RemoveEmoji(s string) string {
 
 // IsHan reports the CJK unified ideographs of the basic block and
 // extension A: most listing text is made of them, and every folding of
-// this package leaves them as they are, which lets a Normalizer copy them
-// without looking them up.
+// this package but Script and Numerals leaves them as they are, which lets
+// a Normalizer copy them without looking them up, or with one array look-up
+// when those options are set.
 func IsHan(r rune) bool { return r >= 0x4E00 && r <= 0x9FFF || r >= 0x3400 && r <= 0x4DBF }
 
 // IsASCIILetter reports A–Z and a–z.

@@ -14,7 +14,7 @@ import (
 func FuzzNormalize(f *testing.F) {
 	for _, s := range []string{
 		"最近很火的连衣裙 第一品牌 一件代发🔥", "最 好", "第-一", "顶\u200b级", "ＮＯ．１", "①号 Ⅻ ² ﬁ ㎏",
-		"e\u0301 ｶﾞ İ ΣΑΣ", "👩\u200d👩\u200d👧", "iPhone15 手机壳 Type-C 1.5m 100%棉",
+		"e\u0301 ｶﾞ İ ΣΑΣ", "👩\u200d👩\u200d👧", "全網最低價 第壹 ❶ Ⅻ 加🅥 zuì", "iPhone15 手机壳 Type-C 1.5m 100%棉",
 		"\xff\xfe", "a\x80b\xc3", "\x00\x7f\u0085", "",
 	} {
 		f.Add(s)
@@ -24,7 +24,8 @@ func FuzzNormalize(f *testing.F) {
 		for _, drop := range []Drop{KeepAll, DropSeparators, DropIgnorable} {
 			normalizers = append(normalizers,
 				New(Options{Compat: compat, Drop: drop, Fold: FoldCase}),
-				New(Options{Compat: compat, Drop: drop, Fold: FoldWidth | FoldSpace | FoldASCIICase}))
+				New(Options{Compat: compat, Drop: drop, Fold: FoldWidth | FoldSpace | FoldASCIICase}),
+				New(Options{Compat: compat, Drop: drop, Fold: FoldCase | FoldMarks, Script: true, Numerals: true}))
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -32,17 +32,22 @@ func (d Drop) Has(r rune) bool {
 // Options say how a Normalizer turns each rune of the input into zero or
 // more runes of the output. For each rune, in order:
 //
-//  1. Fold's width and space foldings;
-//  2. the rune is dropped if Drop has it;
-//  3. with Compat, NFKC replaces it by its compatibility form, and the
-//     runes of that form that Drop has are dropped too (NFKC turns ．into
-//     ., a letter-like rune into punctuation);
-//  4. Fold's case folding applies to what is left.
+//  1. Fold's width, space and marks foldings;
+//  2. Numerals and Script replace the rune by its digit, letter or
+//     simplified character;
+//  3. the rune is dropped if Drop has it;
+//  4. with Compat, NFKC replaces a rune that steps 1 and 2 left as it was
+//     by its compatibility form (NFKC turns ．into ., a letter-like rune
+//     into punctuation); Numerals and Script apply to the runes of that
+//     form, and the ones Drop has are dropped;
+//  5. Fold's case folding applies to what is left.
 //
 // Drop applies before NFKC, so a symbol with a compatibility form (㎏) is
-// dropped by DropSeparators and DropIgnorable rather than spelt out. Every
-// option works one input rune at a time, so that each output byte comes
-// from exactly one input rune and a Form can map it back.
+// dropped by DropSeparators and DropIgnorable rather than spelt out.
+// Numerals applies before Drop, so that a numeral written as a symbol or
+// an emoji (❶, 🅥) is read rather than dropped. Every option works one
+// input rune at a time, so that each output byte comes from exactly one
+// input rune and a Form can map it back.
 type Options struct {
 	Fold Fold
 	// Compat applies Unicode NFKC to each rune: full-width and half-width
@@ -50,6 +55,19 @@ type Options struct {
 	// symbols (㎏) become the plain characters they stand for.
 	Compat bool
 	Drop   Drop
+	// Script folds each traditional or variant Chinese character to the
+	// simplified character OpenCC converts it to (極 → 极, 國 → 国, 爲 → 为),
+	// one character for one, so that a word list in simplified characters
+	// finds terms written in traditional ones. It is character by
+	// character, not phrase by phrase: text compared this way is folded on
+	// both sides, and a Form keeps its map back to the original.
+	Script bool
+	// Numerals folds every way of writing a digit to the ASCII digit:
+	// Chinese numerals (〇 一 … 九, 零, the financial 壹 … 玖, 幺),
+	// enclosed and dingbat digits (① ⑴ ⒈ ❶ ➀), Roman numerals Ⅰ–Ⅸ; and the
+	// enclosed Latin letters (Ⓐ ⓥ ⒱ 🅥 🅰) to the ASCII letter. Sellers write
+	// 第壹, 第①, 第Ⅰ and 加ⓥ to slip past 第一 and 加v.
+	Numerals bool
 }
 
 // Normalizer applies Options to text. It is immutable and safe for
@@ -59,13 +77,15 @@ type Normalizer struct {
 	// ascii is what each ASCII byte becomes, or dropASCII: ASCII is most of
 	// the non-Han text in listings and needs no decoding or NFKC.
 	ascii [utf8.RuneSelf]byte
+	// maps holds the Numerals and Script foldings, nil without them.
+	maps *scriptTables
 }
 
 const dropASCII = 0xFF
 
 // New returns a Normalizer for o.
 func New(o Options) *Normalizer {
-	n := &Normalizer{opts: o}
+	n := &Normalizer{opts: o, maps: tablesFor(o.Script, o.Numerals)}
 	for c := rune(0); c < utf8.RuneSelf; c++ {
 		r := o.Fold.pre(c)
 		if o.Drop.Has(r) {
@@ -141,6 +161,15 @@ func (n *Normalizer) NormalizeInto(f *Form, s string) {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if IsHan(r) {
+			if n.maps != nil {
+				if to := n.maps.han[r-hanBase]; to != 0 {
+					// Digits and simplified characters are left alone by
+					// every later step but case folding of a digit.
+					text, start = appendRune(text, start, to, i)
+					i += size
+					continue
+				}
+			}
 			text = append(text, s[i:i+size]...)
 			for k := 0; k < size; k++ {
 				start = append(start, int32(i))
@@ -148,15 +177,16 @@ func (n *Normalizer) NormalizeInto(f *Form, s string) {
 			i += size
 			continue
 		}
-		fr := n.opts.Fold.pre(r)
+		fr := n.mapRune(n.opts.Fold.pre(r))
 		switch {
 		case n.opts.Drop.Has(fr):
 		case n.opts.Compat && fr == r:
-			// The width and space foldings produce ASCII, which NFKC leaves
-			// as it is, so only an unfolded rune needs it.
+			// The foldings of steps 1 and 2 produce ASCII, digits and
+			// simplified characters, which NFKC leaves as they are, so only
+			// an unfolded rune needs it.
 			nfkc = norm.NFKC.AppendString(nfkc[:0], s[i:i+size])
 			for _, cr := range string(nfkc) {
-				if !n.opts.Drop.Has(cr) {
+				if cr = n.mapRune(cr); !n.opts.Drop.Has(cr) {
 					text, start = appendRune(text, start, n.opts.Fold.post(cr), i)
 				}
 			}
@@ -166,6 +196,16 @@ func (n *Normalizer) NormalizeInto(f *Form, s string) {
 		i += size
 	}
 	f.src, f.text, f.start, f.nfkc = s, text, start, nfkc
+}
+
+// mapRune applies Numerals and Script to a rune outside the Han fast path.
+func (n *Normalizer) mapRune(r rune) rune {
+	if n.maps != nil {
+		if to, ok := n.maps.mapRune(r); ok {
+			return to
+		}
+	}
+	return r
 }
 
 // appendRune appends r to text and, for each of its bytes, the offset of

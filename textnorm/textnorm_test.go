@@ -3,6 +3,7 @@ package textnorm
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode"
 	"unicode/utf8"
@@ -127,23 +128,46 @@ func TestHanIsFixedPoint(t *testing.T) {
 // reference is what Options document, rune by rune, without a Form.
 func reference(o Options, s string) string {
 	var b strings.Builder
-	for _, r := range s {
-		r = o.Fold.pre(r)
+	mapped := func(r rune) rune {
+		if o.Script {
+			if to, ok := referenceScript()[r]; ok {
+				r = to
+			}
+		}
+		if o.Numerals {
+			if to, ok := numeralRunes()[r]; ok {
+				r = to
+			}
+		}
+		return r
+	}
+	for _, in := range s {
+		r := mapped(o.Fold.pre(in))
 		if o.Drop.Has(r) {
 			continue
 		}
 		out := []rune{r}
-		if o.Compat {
+		if o.Compat && r == in {
 			out = []rune(norm.NFKC.String(string(r)))
 		}
 		for _, x := range out {
-			if !o.Drop.Has(x) {
+			if x = mapped(x); !o.Drop.Has(x) {
 				b.WriteRune(o.Fold.post(x))
 			}
 		}
 	}
 	return b.String()
 }
+
+// referenceScript is tradSimp as a map, read independently of the tables.
+var referenceScript = sync.OnceValue(func() map[rune]rune {
+	m := map[rune]rune{}
+	rs := []rune(tradSimp)
+	for i := 0; i+1 < len(rs); i += 2 {
+		m[rs[i]] = rs[i+1]
+	}
+	return m
+})
 
 // TestNormalizerFollowsOptions checks the fast paths (ASCII table, Han
 // copy) against the documented order of the options, for every option
@@ -155,6 +179,14 @@ func TestNormalizerFollowsOptions(t *testing.T) {
 		for _, drop := range []Drop{KeepAll, DropSeparators, DropIgnorable} {
 			for _, fold := range []Fold{0, FoldWidth | FoldSpace, FoldASCIICase, FoldWidth | FoldCase} {
 				sets = append(sets, Options{Fold: fold, Compat: compat, Drop: drop})
+			}
+		}
+	}
+	for _, script := range []bool{false, true} {
+		for _, numerals := range []bool{false, true} {
+			if script || numerals {
+				sets = append(sets, Options{Script: script, Numerals: numerals},
+					Options{Compat: true, Fold: FoldCase | FoldMarks, Drop: DropIgnorable, Script: script, Numerals: numerals})
 			}
 		}
 	}
@@ -338,6 +370,73 @@ func TestJoinWords(t *testing.T) {
 	} {
 		if got := JoinWords(tc.in); got != tc.want {
 			t.Errorf("JoinWords(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// scriptOpts are the compliance matcher's options with the script,
+// numeral and diacritic foldings.
+var scriptOpts = Options{Compat: true, Fold: FoldCase | FoldMarks, Drop: DropIgnorable, Script: true, Numerals: true}
+
+func TestScriptAndNumerals(t *testing.T) {
+	t.Parallel()
+	n := New(scriptOpts)
+	for _, tc := range []struct{ in, out string }{
+		// Traditional and variant characters fold to simplified ones.
+		{"極品 國家級 獨家 全網最低價", "极品国家级独家全网最低价"},
+		{"爲您 裏面 綫", "为您里面线"},
+		{"國風 漢服", "国风汉服"},
+		{"著名", "著名"}, // 著 is simplified too
+		// Every way of writing a digit.
+		{"第壹 第一 第1 第① 第Ⅰ 第ⅰ 第❶ 第⑴ 第➀", "第1第1第1第1第1第1第1第1第1"},
+		{"NO⒈ No.１ 貳 陸", "no1no126"},
+		{"零风险 〇 幺三八", "0风险0138"},
+		{"⑩ Ⅻ", "10xii"}, // no one-digit form: NFKC spells them out
+		// Enclosed letters and tone marks.
+		{"加ⓥ 加🅥 加Ⓥ 加⒱", "加v加v加v加v"},
+		{"最dī价 zuì 佳 Lǜ", "最di价zui佳lu"},
+	} {
+		f := n.Normalize(tc.in)
+		if got := string(f.Bytes()); got != tc.out {
+			t.Errorf("Normalize(%q) = %q, want %q", tc.in, got, tc.out)
+		}
+		checkForm(t, f)
+	}
+	// Spans point at the characters as written.
+	f := n.Normalize("全網最低價，第①名")
+	for _, tc := range []struct{ find, orig string }{{"全网最低价", "全網最低價"}, {"第1", "第①"}} {
+		i := strings.Index(string(f.Bytes()), tc.find)
+		if i < 0 {
+			t.Fatalf("%q not in %q", tc.find, f.Bytes())
+		}
+		if s, e := f.Span(i, i+len(tc.find)); f.Source()[s:e] != tc.orig {
+			t.Errorf("span of %q = %q, want %q", tc.find, f.Source()[s:e], tc.orig)
+		}
+	}
+}
+
+// TestScriptTable: the generated table folds one character to one other,
+// idempotently, and never touches what the callers without Script compare.
+func TestScriptTable(t *testing.T) {
+	t.Parallel()
+	m := referenceScript()
+	if len(m) < 3000 {
+		t.Fatalf("only %d characters in the table", len(m))
+	}
+	for from, to := range m {
+		if from == to {
+			t.Errorf("%c maps to itself", from)
+		}
+		if again, ok := m[to]; ok {
+			t.Errorf("%c → %c → %c: not idempotent", from, to, again)
+		}
+		if from < 0x2E80 || to < 0x2E80 {
+			t.Errorf("%U → %U is not CJK", from, to)
+		}
+	}
+	for _, r := range "最好第一国家级极品独家网低价风" {
+		if _, ok := m[r]; ok {
+			t.Errorf("simplified %c is in the table", r)
 		}
 	}
 }
