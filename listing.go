@@ -48,14 +48,16 @@ const (
 // Violation is one broken rule, located in a field of the copy. Start and
 // End are rune offsets into that field so a UI can highlight the term.
 type Violation struct {
-	Field      string   `json:"field"`
-	Term       string   `json:"term,omitempty"`
-	Category   string   `json:"category"`
-	Severity   Severity `json:"severity"`
-	Start      int      `json:"start"`
-	End        int      `json:"end"`
-	Rule       string   `json:"rule"`
-	Suggestion string   `json:"suggestion,omitempty"`
+	Field    string   `json:"field"`
+	Term     string   `json:"term,omitempty"`
+	Category string   `json:"category"`
+	Severity Severity `json:"severity"`
+	Start    int      `json:"start"`
+	End      int      `json:"end"`
+	Rule     string   `json:"rule"`
+	// Source names the law or platform rule the verdict rests on.
+	Source     string `json:"source,omitempty"`
+	Suggestion string `json:"suggestion,omitempty"`
 }
 
 // ComplianceReport is the verdict of the compliance step. OK is false when

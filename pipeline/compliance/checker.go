@@ -2,7 +2,11 @@ package compliance
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -18,11 +22,31 @@ type Term struct {
 	Category   string              `json:"category"`
 	Severity   listinggen.Severity `json:"severity,omitempty"`
 	Suggestion string              `json:"suggestion,omitempty"`
+	// Source overrides the category's source for this term.
+	Source string `json:"source,omitempty"`
+	// ExceptPlatforms are the platforms where the term is fine: a
+	// platform's own name is no diversion on it.
+	ExceptPlatforms []listinggen.Platform `json:"except_platforms,omitempty"`
+
+	// pinyin: also match the term spelt in pinyin.
+	pinyin bool
+	// literalNumerals: the term's numerals are part of a name (三星).
+	literalNumerals bool
+	// claim, when set, makes the term a claim that a licence allows.
+	claim *claim
+	// detail names what a contact rule found (手机号).
+	detail string
 }
 
 type category struct {
 	Rule     string              `json:"rule"`
+	Source   string              `json:"source"`
 	Severity listinggen.Severity `json:"severity"`
+	// Pinyin: the category's terms are also matched spelt in pinyin.
+	Pinyin bool `json:"pinyin"`
+	// LiteralNumerals: numerals in the category's terms are names, not
+	// numbers (三星 is a brand; 3星 is not).
+	LiteralNumerals bool `json:"literal_numerals"`
 }
 
 type wordList struct {
@@ -31,14 +55,26 @@ type wordList struct {
 	Allow      []string            `json:"allow"`
 }
 
+// contactList is data/contact.json.
+type contactList struct {
+	Category string         `json:"category"`
+	Terms    []Term         `json:"terms"`
+	Allow    []string       `json:"allow"`
+	Numbers  []*NumberRule  `json:"numbers"`
+	Patterns []*TextPattern `json:"patterns"`
+}
+
 // Checker checks copy against platform profiles and word lists. It is
 // immutable after New and safe for concurrent use.
 type Checker struct {
 	categories map[string]category
-	terms      []Term
-	allow      []string
 	matcher    *Matcher
-	derivedCache
+	claims     *claimSet
+	// scope is what the checker knows of the listing (In); productCats are
+	// the claim categories of its product category.
+	scope       Scope
+	productCats []string
+	derived     *derivedCache
 }
 
 // New loads the embedded profiles and word lists.
@@ -46,29 +82,86 @@ func New() (*Checker, error) {
 	if _, err := platform.Profiles(); err != nil {
 		return nil, err
 	}
-	b, err := dataFS.ReadFile("data/terms.json")
-	if err != nil {
-		return nil, err
-	}
 	var wl wordList
-	if err := json.Unmarshal(b, &wl); err != nil {
-		return nil, fmt.Errorf("terms.json: %w", err)
+	var cl contactList
+	var claims claimSet
+	for name, v := range map[string]any{"terms.json": &wl, "contact.json": &cl, "claims.json": &claims} {
+		b, err := dataFS.ReadFile("data/" + name)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	c := &Checker{categories: wl.Categories}
-	c.derived = map[string]*Checker{}
-	wl.Categories[customCategory] = category{Rule: "the seller's own word list (tenant or shop)", Severity: listinggen.SeverityBlock}
+	c := &Checker{categories: wl.Categories, claims: &claims, derived: newDerivedCache()}
+	c.categories[customCategory] = category{Rule: "the seller's own word list (tenant or shop)", Severity: listinggen.SeverityBlock}
+	for _, t := range cl.Terms {
+		t.Category = cl.Category
+		wl.Terms = append(wl.Terms, t)
+	}
+	for _, cm := range claims.Claims {
+		if _, dup := c.categories[cm.ID]; dup {
+			return nil, fmt.Errorf("claims.json: claim %q repeats a category", cm.ID)
+		}
+		c.categories[cm.ID] = category{Rule: cm.Rule, Source: cm.Source, Severity: listinggen.SeverityBlock, Pinyin: true}
+		for _, term := range cm.Terms {
+			wl.Terms = append(wl.Terms, Term{Term: term, Category: cm.ID, claim: cm})
+		}
+	}
+	var errs []error
+	if err := claims.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	terms := make([]Term, 0, len(wl.Terms))
 	for _, t := range wl.Terms {
-		cat, ok := wl.Categories[t.Category]
+		cat, ok := c.categories[t.Category]
 		if !ok {
-			return nil, fmt.Errorf("terms.json: term %q has unknown category %q", t.Term, t.Category)
+			errs = append(errs, fmt.Errorf("term %q has unknown category %q", t.Term, t.Category))
+			continue
 		}
 		if t.Severity == "" {
 			t.Severity = cat.Severity
 		}
-		c.terms = append(c.terms, t)
+		t.pinyin, t.literalNumerals = cat.Pinyin, cat.LiteralNumerals
+		terms = append(terms, t)
 	}
-	c.allow = wl.Allow
-	c.matcher = NewMatcher(c.terms, c.allow)
+	contactCat, ok := c.categories[cl.Category]
+	if !ok {
+		errs = append(errs, fmt.Errorf("contact.json: unknown category %q", cl.Category))
+	}
+	contactTerm := func(name, source string) Term {
+		return Term{Term: name, Category: cl.Category, Severity: contactCat.Severity, Source: source, detail: name}
+	}
+	for _, r := range cl.Numbers {
+		var err error
+		if r.Prefix != "" {
+			r.prefix, err = regexp.Compile(r.Prefix)
+		}
+		if err != nil || r.Digits[0] < 1 || r.Digits[1] < r.Digits[0] {
+			errs = append(errs, fmt.Errorf("contact.json: number %q: digits %v, prefix: %v", r.Name, r.Digits, err))
+			continue
+		}
+		for _, w := range r.After {
+			r.after = append(r.after, []byte(matchForm.String(w)))
+		}
+		// The longest word first, so that QQ号 is taken whole, not as 号.
+		sort.SliceStable(r.after, func(i, j int) bool { return len(r.after[i]) > len(r.after[j]) })
+		r.term = contactTerm(r.Name, r.Source)
+	}
+	for _, p := range cl.Patterns {
+		var err error
+		if p.re, err = regexp.Compile(p.Regexp); err != nil || p.Prefilter == "" {
+			errs = append(errs, fmt.Errorf("contact.json: pattern %q needs a valid regexp and a prefilter: %v", p.Name, err))
+			continue
+		}
+		p.term = contactTerm(p.Name, p.Source)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("compliance data: %w", err)
+	}
+	allow := append(wl.Allow, cl.Allow...)
+	c.matcher = NewMatcher(terms, allow).withRules(cl.Numbers, cl.Patterns)
 	return c, nil
 }
 
@@ -82,8 +175,14 @@ func (c *Checker) Rules(p listinggen.Platform, overrides ...listinggen.RuleOverr
 	return r
 }
 
-// Check reports every violation in the copy under rules.
+// Check reports every violation in the copy under rules. A checker
+// without a platform in its scope takes the rules' platform.
 func (c *Checker) Check(rules listinggen.TextRules, cp listinggen.Copy) listinggen.ComplianceReport {
+	if c.scope.Platform == "" && rules.Platform != "" {
+		s := c.scope
+		s.Platform = rules.Platform
+		c = c.In(s)
+	}
 	var vs []listinggen.Violation
 	vs = append(vs, c.FindTerms("title", cp.Title)...)
 	if rules.ForbidEmoji {
@@ -138,16 +237,49 @@ func (c *Checker) violation(cat, field, term string, start, end int, detail stri
 		rule = rule + ": " + detail
 	}
 	return listinggen.Violation{Field: field, Term: term, Category: cat, Severity: c.categories[cat].Severity,
-		Start: start, End: end, Rule: rule}
+		Start: start, End: end, Rule: rule, Source: c.categories[cat].Source}
 }
 
-// FindTerms reports the word-list terms in one field's text.
+// finding is a hit the checker's scope does not allow, with what the rule
+// says about it here.
+type finding struct {
+	Hit
+	detail string
+}
+
+// find returns the hits in text that the scope does not allow: a licensed
+// claim the shop may make, a platform's own name on that platform.
+func (c *Checker) find(text string) []finding {
+	var out []finding
+	for _, h := range c.matcher.Find(text) {
+		t := h.Term
+		if c.scope.Platform != "" && slices.Contains(t.ExceptPlatforms, c.scope.Platform) {
+			continue
+		}
+		detail := t.detail
+		if t.claim != nil {
+			ok, why := c.claims.allows(t.claim, c.productCats, c.scope.Licences)
+			if ok {
+				continue
+			}
+			detail = why
+		}
+		out = append(out, finding{Hit: h, detail: detail})
+	}
+	return out
+}
+
+// FindTerms reports the word-list terms, contact details and claims in one
+// field's text that the checker's scope does not allow.
 func (c *Checker) FindTerms(field, text string) []listinggen.Violation {
 	var vs []listinggen.Violation
-	for _, h := range c.matcher.Find(text) {
-		v := c.violation(h.Term.Category, field, text[h.Start:h.End], runeOffset(text, h.Start), runeOffset(text, h.End), "")
-		v.Severity = h.Term.Severity
-		v.Suggestion = h.Term.Suggestion
+	for _, f := range c.find(text) {
+		v := c.violation(f.Term.Category, field, text[f.Start:f.End], runeOffset(text, f.Start), runeOffset(text, f.End), f.detail)
+		v.Severity = f.Term.Severity
+		v.Suggestion = f.Term.Suggestion
+		if f.Term.Source != "" {
+			v.Source = f.Term.Source
+		}
 		vs = append(vs, v)
 	}
 	return vs
@@ -161,16 +293,17 @@ func (c *Checker) findEmoji(field, text string) []listinggen.Violation {
 	return vs
 }
 
-// Clean removes every listed term, blocking or warning (or replaces it with
-// its suggestion), and every emoji from text. The rules rewriter uses it on
-// supplier text, and the comply step uses it for its one repair round.
+// Clean removes every flagged term, blocking or warning (or replaces it
+// with its suggestion), and every emoji from text. The rules rewriter uses
+// it on supplier text, and the comply step uses it for its one repair
+// round; a claim the scope allows stays.
 func (c *Checker) Clean(text string) string {
 	var b strings.Builder
 	last := 0
-	for _, h := range c.matcher.Find(text) {
-		b.WriteString(text[last:h.Start])
-		b.WriteString(h.Term.Suggestion)
-		last = h.End
+	for _, f := range c.find(text) {
+		b.WriteString(text[last:f.Start])
+		b.WriteString(f.Term.Suggestion)
+		last = f.End
 	}
 	b.WriteString(text[last:])
 	return textnorm.RemoveEmoji(b.String())

@@ -39,7 +39,7 @@ func TestFindTermsIsPreciseAboutWordBoundaries(t *testing.T) {
 		{"国家级品质 第一品牌", []string{"国家级", "第一品牌"}},
 		{"销量第一的保温杯", []string{"销量第一"}},
 		{"全网最低价 厂家直销 一件代发", []string{"全网最低价", "厂家直销", "一件代发"}},
-		{"加微信领券", []string{"微信"}},
+		{"加微信领券", []string{"加微信"}},
 		{"联系QQ", []string{"QQ"}},
 		{"QQQ星 手表", nil},
 		{"vx同款", []string{"vx"}},

@@ -14,8 +14,10 @@ import (
 const customCategory = "custom"
 
 // With returns a checker that also bans words and allows the words and
-// brands of one tenant and shop. Derived checkers are cached by content, so
-// the automaton for a shop is built once, not per request.
+// brands of one tenant and shop. The words make a small automaton of their
+// own on top of the built-in ones, and derived checkers are cached by
+// content, so a shop's automaton is built once, not per request. A
+// checker with a scope (In) keeps it.
 func (c *Checker) With(words ...listinggen.WordRules) *Checker {
 	var banned []Term
 	var allowed []string
@@ -30,25 +32,13 @@ func (c *Checker) With(words ...listinggen.WordRules) *Checker {
 	if len(banned) == 0 && len(allowed) == 0 {
 		return c
 	}
-	key := customKey(banned, allowed)
-	c.derivedMu.Lock()
-	defer c.derivedMu.Unlock()
-	if d, ok := c.derived[key]; ok {
-		return d
+	d := c.derived.get(customKey(banned, allowed), func() *Checker {
+		return &Checker{categories: c.categories, claims: c.claims, derived: newDerivedCache(),
+			matcher: c.matcher.With(banned, allowed)}
+	})
+	if c.scope.Platform != "" || c.scope.Category != "" || len(c.scope.Licences) > 0 {
+		return d.In(c.scope)
 	}
-	if len(c.derived) >= maxDerived {
-		c.derived = map[string]*Checker{} // a crude bound: shops change rarely
-	}
-	d := &Checker{
-		categories: c.categories,
-		terms:      append(append([]Term(nil), c.terms...), banned...),
-		allow:      append(append([]string(nil), c.allow...), allowed...),
-	}
-	d.derived = map[string]*Checker{}
-	// The tenant's and shop's terms come first so that a custom term that
-	// repeats a built-in one keeps the custom severity and suggestion.
-	d.matcher = NewMatcher(append(append([]Term(nil), banned...), c.terms...), d.allow)
-	c.derived[key] = d
 	return d
 }
 
@@ -74,8 +64,26 @@ func customKey(banned []Term, allowed []string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// derivedCache is embedded in Checker.
+// derivedCache holds a checker's derived checkers by the key of their
+// words; the checkers In makes share their origin's.
 type derivedCache struct {
-	derivedMu sync.Mutex
-	derived   map[string]*Checker
+	mu      sync.Mutex
+	derived map[string]*Checker
+}
+
+func newDerivedCache() *derivedCache { return &derivedCache{derived: map[string]*Checker{}} }
+
+// get returns the checker cached under key, building it first if needed.
+func (dc *derivedCache) get(key string, build func() *Checker) *Checker {
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	if d, ok := dc.derived[key]; ok {
+		return d
+	}
+	if len(dc.derived) >= maxDerived {
+		dc.derived = map[string]*Checker{} // a crude bound: shops change rarely
+	}
+	d := build()
+	dc.derived[key] = d
+	return d
 }

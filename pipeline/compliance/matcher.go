@@ -1,42 +1,85 @@
 package compliance
 
 import (
+	"bytes"
+	"regexp"
 	"sort"
+	"strings"
 	"sync"
-
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/listinggen/listinggen/textnorm"
 )
 
 // matchForm is how text and terms are compared: NFKC (full-width →
-// half-width, compatibility forms folded), lower-cased, with spaces,
-// punctuation, symbols, emoji and invisible format characters removed, so
-// that 最 好, 第-一, 顶\u200b级 and ＮＯ．１ match 最好, 第一, 顶级 and no.1. The
-// Form's map back to the original reports violations where the seller
+// half-width, compatibility forms folded), lower-cased, diacritics off
+// Latin letters, traditional characters folded to simplified ones,
+// numerals to digits, with spaces, punctuation, symbols, emoji and
+// invisible format characters removed, so that 最 好, 第-一, 顶\u200b级,
+// ＮＯ．１, 極品, 第壹 and 最dī价 match 最好, 第一, 顶级, no.1, 极品, 第一 and 最di价.
+// The Form's map back to the original reports violations where the seller
 // wrote them.
-var matchForm = textnorm.New(textnorm.Options{Compat: true, Fold: textnorm.FoldCase, Drop: textnorm.DropIgnorable})
+var matchForm = textnorm.New(textnorm.Options{Compat: true, Fold: textnorm.FoldCase | textnorm.FoldMarks,
+	Drop: textnorm.DropIgnorable, Script: true, Numerals: true})
+
+// literalForm is matchForm without numeral folding: a term whose numerals
+// are part of a name (三星) must read the same under it, so that 3星 is not
+// taken for the brand.
+var literalForm = textnorm.New(textnorm.Options{Compat: true, Fold: textnorm.FoldCase | textnorm.FoldMarks,
+	Drop: textnorm.DropIgnorable, Script: true})
+
+// edgeFold reads the rune at the edge of a match as the ASCII letter or
+// digit it stands for, if any, to judge word boundaries.
+const edgeFold = textnorm.FoldWidth | textnorm.FoldMarks | textnorm.FoldASCIICase
 
 // formPool spares the matcher a Form allocation per text.
 var formPool = sync.Pool{New: func() any { return new(textnorm.Form) }}
 
-// Matcher finds word-list terms in one pass of an Aho–Corasick automaton
-// over text normalised by matchForm. Allow-terms (最近, 第一次, 最大承重)
-// are patterns of the same automaton, and the leftmost-longest selection in
-// Find lets an allow-term that covers a banned term win, which is what
-// stops 最 in 最近 or 第一 in 第一次 from crying wolf. Latin terms match only
-// on word boundaries (QQ, VX but not VXE3000). Immutable after
-// construction; safe for concurrent use.
+// Matcher finds word-list terms, pinyin spellings of them, contact numbers
+// and contact patterns in text.
+//
+// Terms and allow-terms (最近, 第一次, 最大承重) are patterns of one
+// Aho–Corasick automaton over text normalised by matchForm, and the
+// leftmost-longest selection in Find lets an allow-term that covers a
+// banned term win, which is what stops 最 in 最近 or 第一 in 第一次 from
+// crying wolf. A term whose edge is a Latin letter or digit in the text
+// matches only on a word boundary there (QQ, VX but not VXE3000).
+//
+// A Matcher is layered: With adds a tenant's or shop's words as a small
+// automaton of their own on top of the built-in ones, which are shared, so
+// a shop's matcher costs its own words only. Immutable after construction;
+// safe for concurrent use.
 type Matcher struct {
-	ac      ahocorasick.AhoCorasick
+	layers []*layer
+	// pinyin finds the pinyin spellings of terms (zui佳, 最di价); it runs
+	// only around runs of Latin letters, where a pinyin spelling must be,
+	// within width bytes of them.
+	pinyin *layer
+	width  int
+	// numbers and patterns find contact details (phone and QQ numbers,
+	// ＋v) that no fixed term describes.
+	numbers  []*NumberRule
+	patterns []*TextPattern
+}
+
+// layer is one automaton and what each of its patterns stands for.
+type layer struct {
+	ac      *automaton
 	entries []matcherEntry
+	// rank breaks ties between equal spans: a later layer (a shop's own
+	// word) wins over the built-in one it repeats.
+	rank int
 }
 
 type matcherEntry struct {
 	term *Term // nil for an allow-term
-	// first and last are the pattern's edge characters; Latin edges need a
-	// word boundary in the text.
-	first, last byte
+	// literal, when set, is the term under literalForm, which a match must
+	// also read (terms whose numerals are part of a name).
+	literal string
+	// pinyin marks a pinyin spelling: its Latin part must be lower case in
+	// the text (PI发热膜 is polyimide, not 批发).
+	pinyin bool
 }
 
 // Hit is one match, as a byte span of the original text.
@@ -45,10 +88,52 @@ type Hit struct {
 	Start, End int
 }
 
-// NewMatcher builds the automaton. A pattern that is both a term and an
-// allow-term is allowed; duplicate terms keep the first.
+// NewMatcher builds the automata for terms and allow-terms; terms marked
+// for pinyin also get their pinyin spellings. A pattern that is both a term
+// and an allow-term is allowed; duplicate terms keep the first.
 func NewMatcher(terms []Term, allow []string) *Matcher {
-	m := &Matcher{}
+	m := &Matcher{layers: []*layer{newLayer(terms, allow, 0)}}
+	var variants []matcherEntry
+	var patterns []string
+	seen := map[string]bool{}
+	for i := range terms {
+		t := &terms[i]
+		if !t.pinyin {
+			continue
+		}
+		for _, v := range pinyinVariants(t.Term) {
+			if seen[v] {
+				continue
+			}
+			seen[v] = true
+			patterns = append(patterns, v)
+			variants = append(variants, matcherEntry{term: t, pinyin: true})
+			m.width = max(m.width, len(v))
+		}
+	}
+	if len(patterns) > 0 {
+		m.pinyin = &layer{ac: newAutomaton(patterns), entries: variants}
+	}
+	return m
+}
+
+// With returns a matcher that also finds terms and allows allow, sharing
+// m's automata. Its terms win over m's at the same span.
+func (m *Matcher) With(terms []Term, allow []string) *Matcher {
+	d := *m
+	d.layers = append(append([]*layer(nil), m.layers...), newLayer(terms, allow, len(m.layers)))
+	return &d
+}
+
+// withRules returns m with contact number rules and text patterns.
+func (m *Matcher) withRules(numbers []*NumberRule, patterns []*TextPattern) *Matcher {
+	d := *m
+	d.numbers, d.patterns = numbers, patterns
+	return &d
+}
+
+func newLayer(terms []Term, allow []string, rank int) *layer {
+	l := &layer{rank: rank}
 	index := map[string]int{}
 	var patterns []string
 	add := func(pattern string, t *Term) {
@@ -57,13 +142,19 @@ func NewMatcher(terms []Term, allow []string) *Matcher {
 		}
 		if i, ok := index[pattern]; ok {
 			if t == nil {
-				m.entries[i].term = nil
+				l.entries[i].term = nil
 			}
 			return
 		}
 		index[pattern] = len(patterns)
 		patterns = append(patterns, pattern)
-		m.entries = append(m.entries, matcherEntry{term: t, first: pattern[0], last: pattern[len(pattern)-1]})
+		e := matcherEntry{term: t}
+		if t != nil && t.literalNumerals {
+			if lit := literalForm.String(t.Term); lit != pattern {
+				e.literal = lit
+			}
+		}
+		l.entries = append(l.entries, e)
 	}
 	for _, a := range allow {
 		add(matchForm.String(a), nil)
@@ -71,47 +162,53 @@ func NewMatcher(terms []Term, allow []string) *Matcher {
 	for i := range terms {
 		add(matchForm.String(terms[i].Term), &terms[i])
 	}
-	b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: true})
-	m.ac = b.Build(patterns)
-	return m
+	l.ac = newAutomaton(patterns)
+	return l
+}
+
+// cand is a match before selection, as a byte span of the original text.
+type cand struct {
+	start, end int
+	term       *Term // nil for an allow-term
+	rank       int
 }
 
 // Find returns the banned terms in text, in order, as spans of text.
 //
-// It takes every (overlapping) match from the automaton, drops Latin terms
-// that are not on word boundaries, and then keeps the leftmost-longest
-// non-overlapping set, doing that selection here rather than in the
-// automaton so the boundary filter runs first and cannot hide a valid
-// shorter match.
+// It takes every (overlapping) match from the automata, drops those that
+// are not on word boundaries, and then keeps the leftmost-longest
+// non-overlapping set (an allow-term winning a tie), doing that selection
+// here rather than in the automaton so the boundary filter runs first and
+// cannot hide a valid shorter match.
 func (m *Matcher) Find(text string) []Hit {
 	n := formPool.Get().(*textnorm.Form)
 	defer formPool.Put(n)
 	matchForm.NormalizeInto(n, text)
-	if n.Len() == 0 || len(m.entries) == 0 {
+	norm := n.Bytes()
+	var cands []cand
+	if len(norm) > 0 {
+		for _, l := range m.layers {
+			cands = l.find(norm, 0, n, text, cands)
+		}
+		cands = m.findPinyin(norm, n, text, cands)
+		cands = m.findNumbers(norm, n, text, cands)
+	}
+	cands = m.findPatterns(text, cands)
+	if len(cands) == 0 {
 		return nil
 	}
-	type cand struct {
-		start, end int // in n.Bytes()
-		entry      matcherEntry
-	}
-	var cands []cand
-	it := m.ac.IterOverlappingByte(n.Bytes())
-	for match := it.Next(); match != nil; match = it.Next() {
-		e := m.entries[match.Pattern()]
-		c := cand{match.Start(), match.End(), e}
-		// Boundaries are judged in the original text: "iPhone VX" has one
-		// at the space that normalising removed, "VXE3000" has none.
-		os, oe := n.Span(c.start, c.end)
-		if os > 0 && gluedTo(e.first, text[os-1]) || oe < len(text) && gluedTo(e.last, text[oe]) {
-			continue
-		}
-		cands = append(cands, c)
-	}
 	sort.Slice(cands, func(i, j int) bool {
-		if cands[i].start != cands[j].start {
-			return cands[i].start < cands[j].start
+		a, b := cands[i], cands[j]
+		if a.start != b.start {
+			return a.start < b.start
 		}
-		return cands[i].end > cands[j].end
+		if a.end != b.end {
+			return a.end > b.end
+		}
+		if (a.term == nil) != (b.term == nil) {
+			return a.term == nil
+		}
+		return a.rank > b.rank
 	})
 	var hits []Hit
 	covered := 0
@@ -120,18 +217,98 @@ func (m *Matcher) Find(text string) []Hit {
 			continue
 		}
 		covered = c.end
-		if c.entry.term != nil {
-			start, end := n.Span(c.start, c.end)
-			hits = append(hits, Hit{Term: c.entry.term, Start: start, End: end})
+		if c.term != nil {
+			hits = append(hits, Hit{Term: c.term, Start: c.start, End: c.end})
 		}
 	}
 	return hits
 }
 
-// gluedTo reports whether a term's Latin edge character continues into the
-// neighbouring byte of the text: a letter into a letter (VX in VXE3000), a
-// digit into a letter or digit (no.1 in no.1ne, top1 in top10). A letter
-// followed by digits still matches (QQ in QQ123456).
+// find adds the layer's matches in norm[off:] (the whole normalised text
+// is n) to cands.
+func (l *layer) find(norm []byte, off int, n *textnorm.Form, text string, cands []cand) []cand {
+	l.ac.each(norm, func(p, start, end int) {
+		e := l.entries[p]
+		os, oe := n.Span(off+start, off+end)
+		if glued(text, os, oe) {
+			return
+		}
+		if e.literal != "" && literalForm.String(text[os:oe]) != e.literal {
+			return
+		}
+		if e.pinyin && hasUpper(text[os:oe]) {
+			return
+		}
+		cands = append(cands, cand{start: os, end: oe, term: e.term, rank: l.rank})
+	})
+	return cands
+}
+
+// findPinyin runs the pinyin automaton over the windows of norm that reach
+// a run of Latin letters, merged where they overlap.
+func (m *Matcher) findPinyin(norm []byte, n *textnorm.Form, text string, cands []cand) []cand {
+	if m.pinyin == nil {
+		return cands
+	}
+	from, to := -1, -1
+	flush := func() {
+		if from >= 0 {
+			cands = m.pinyin.find(norm[from:to], from, n, text, cands)
+		}
+	}
+	for i := 0; i < len(norm); i++ {
+		if c := norm[i]; c < 'a' || c > 'z' {
+			continue
+		}
+		j := i + 1
+		for j < len(norm) && norm[j] >= 'a' && norm[j] <= 'z' {
+			j++
+		}
+		lo, hi := max(0, i-m.width), min(len(norm), j+m.width)
+		if lo <= to {
+			to = hi
+		} else {
+			flush()
+			from, to = lo, hi
+		}
+		i = j
+	}
+	flush()
+	return cands
+}
+
+// glued reports whether the match text[start:end] continues a word: its
+// first or last rune is an ASCII letter or digit (as written or in full
+// width) that runs on into its neighbour, a letter into a letter (VX in
+// VXE3000), a digit into a letter or digit (no.1 in no.1ne, top1 in
+// top10). A letter followed by digits still matches (QQ in QQ123456).
+func glued(text string, start, end int) bool {
+	if start > 0 {
+		first, _ := utf8.DecodeRuneInString(text[start:])
+		prev, _ := utf8.DecodeLastRuneInString(text[:start])
+		if gluedTo(edgeByte(first), edgeByte(prev)) {
+			return true
+		}
+	}
+	if end < len(text) {
+		last, _ := utf8.DecodeLastRuneInString(text[:end])
+		next, _ := utf8.DecodeRuneInString(text[end:])
+		if gluedTo(edgeByte(last), edgeByte(next)) {
+			return true
+		}
+	}
+	return false
+}
+
+// edgeByte is the ASCII letter or digit r stands for (lower case), or 0.
+func edgeByte(r rune) byte {
+	r = edgeFold.Rune(r)
+	if r < utf8.RuneSelf && textnorm.IsASCIIAlnum(r) {
+		return byte(r)
+	}
+	return 0
+}
+
 func gluedTo(edge, neighbour byte) bool {
 	switch {
 	case isASCIILetter(edge):
@@ -143,3 +320,98 @@ func gluedTo(edge, neighbour byte) bool {
 }
 
 func isASCIILetter(b byte) bool { return textnorm.IsASCIILetter(rune(b)) }
+
+func hasUpper(s string) bool { return strings.IndexFunc(s, unicode.IsUpper) >= 0 }
+
+// NumberRule finds a run of digits that is a contact number: a phone
+// number by its length and prefix, a QQ number by the word before it.
+// Numbers are read in the normalised text, so 138 1234 5678, 138-1234-5678
+// and 幺三八一二三四五六七八 are the same number.
+type NumberRule struct {
+	Name   string `json:"name"`
+	Digits [2]int `json:"digits"`
+	// Prefix is a regular expression the digits must match (^1[3-9]).
+	Prefix string `json:"prefix,omitempty"`
+	// After lists words one of which must come right before the digits
+	// (QQ, 扣扣); the match then spans the word too.
+	After  []string `json:"after,omitempty"`
+	Source string   `json:"source,omitempty"`
+	prefix *regexp.Regexp
+	after  [][]byte
+	term   Term
+}
+
+// findNumbers adds the contact numbers among the digit runs of norm.
+func (m *Matcher) findNumbers(norm []byte, n *textnorm.Form, text string, cands []cand) []cand {
+	if len(m.numbers) == 0 {
+		return cands
+	}
+	for i := 0; i < len(norm); i++ {
+		if norm[i] < '0' || norm[i] > '9' {
+			continue
+		}
+		j := i + 1
+		for j < len(norm) && norm[j] >= '0' && norm[j] <= '9' {
+			j++
+		}
+		for _, r := range m.numbers {
+			if l := j - i; l < r.Digits[0] || l > r.Digits[1] || r.prefix != nil && !r.prefix.Match(norm[i:j]) {
+				continue
+			}
+			start := i
+			if len(r.after) > 0 {
+				start = -1
+				for _, w := range r.after {
+					if bytes.HasSuffix(norm[:i], w) {
+						start = i - len(w)
+						break
+					}
+				}
+				if start < 0 {
+					continue
+				}
+			}
+			os, oe := n.Span(start, j)
+			if glued(text, os, oe) {
+				continue
+			}
+			cands = append(cands, cand{start: os, end: oe, term: &r.term})
+			break
+		}
+		i = j
+	}
+	return cands
+}
+
+// TextPattern is a regular expression over the text as written, for
+// contact details that normalising would erase (the plus of ＋v).
+// Prefilter lists characters one of which the text must contain before the
+// expression runs, which keeps the expression off almost every text.
+type TextPattern struct {
+	Name      string `json:"name"`
+	Regexp    string `json:"regexp"`
+	Prefilter string `json:"prefilter"`
+	Source    string `json:"source,omitempty"`
+	re        *regexp.Regexp
+	term      Term
+}
+
+// findPatterns adds the matches of the text patterns: the first
+// submatch's span if the expression has one, else the whole match's.
+func (m *Matcher) findPatterns(text string, cands []cand) []cand {
+	for _, p := range m.patterns {
+		if !strings.ContainsAny(text, p.Prefilter) {
+			continue
+		}
+		for _, loc := range p.re.FindAllStringSubmatchIndex(text, -1) {
+			start, end := loc[0], loc[1]
+			if len(loc) >= 4 && loc[2] >= 0 {
+				start, end = loc[2], loc[3]
+			}
+			if start < end {
+				cands = append(cands, cand{start: start, end: end, term: &p.term})
+			}
+		}
+	}
+	return cands
+}
