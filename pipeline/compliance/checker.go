@@ -82,6 +82,28 @@ func New() (*Checker, error) {
 	if _, err := platform.Profiles(); err != nil {
 		return nil, err
 	}
+	d, err := loadData()
+	if err != nil {
+		return nil, err
+	}
+	return &Checker{categories: d.categories, claims: d.claims, derived: newDerivedCache(),
+		matcher: NewMatcher(d.terms, d.allow).withRules(d.numbers, d.patterns)}, nil
+}
+
+// data is the embedded word lists, contact rules and claims, checked and
+// ready for a Matcher.
+type data struct {
+	categories map[string]category
+	terms      []Term
+	allow      []string
+	numbers    []*NumberRule
+	patterns   []*TextPattern
+	claims     *claimSet
+}
+
+// loadData reads data/terms.json, contact.json and claims.json, and
+// reports every problem in them at once.
+func loadData() (*data, error) {
 	var wl wordList
 	var cl contactList
 	var claims claimSet
@@ -94,28 +116,27 @@ func New() (*Checker, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	c := &Checker{categories: wl.Categories, claims: &claims, derived: newDerivedCache()}
-	c.categories[customCategory] = category{Rule: "the seller's own word list (tenant or shop)", Severity: listinggen.SeverityBlock}
+	d := &data{categories: wl.Categories, claims: &claims, numbers: cl.Numbers, patterns: cl.Patterns}
+	d.categories[customCategory] = category{Rule: "the seller's own word list (tenant or shop)", Severity: listinggen.SeverityBlock}
 	for _, t := range cl.Terms {
 		t.Category = cl.Category
 		wl.Terms = append(wl.Terms, t)
 	}
+	var errs []error
 	for _, cm := range claims.Claims {
-		if _, dup := c.categories[cm.ID]; dup {
-			return nil, fmt.Errorf("claims.json: claim %q repeats a category", cm.ID)
+		if _, dup := d.categories[cm.ID]; dup {
+			errs = append(errs, fmt.Errorf("claims.json: claim %q repeats a category", cm.ID))
 		}
-		c.categories[cm.ID] = category{Rule: cm.Rule, Source: cm.Source, Severity: listinggen.SeverityBlock, Pinyin: true}
+		d.categories[cm.ID] = category{Rule: cm.Rule, Source: cm.Source, Severity: listinggen.SeverityBlock, Pinyin: true}
 		for _, term := range cm.Terms {
 			wl.Terms = append(wl.Terms, Term{Term: term, Category: cm.ID, claim: cm})
 		}
 	}
-	var errs []error
 	if err := claims.validate(); err != nil {
 		errs = append(errs, err)
 	}
-	terms := make([]Term, 0, len(wl.Terms))
 	for _, t := range wl.Terms {
-		cat, ok := c.categories[t.Category]
+		cat, ok := d.categories[t.Category]
 		if !ok {
 			errs = append(errs, fmt.Errorf("term %q has unknown category %q", t.Term, t.Category))
 			continue
@@ -124,9 +145,9 @@ func New() (*Checker, error) {
 			t.Severity = cat.Severity
 		}
 		t.pinyin, t.literalNumerals = cat.Pinyin, cat.LiteralNumerals
-		terms = append(terms, t)
+		d.terms = append(d.terms, t)
 	}
-	contactCat, ok := c.categories[cl.Category]
+	contactCat, ok := d.categories[cl.Category]
 	if !ok {
 		errs = append(errs, fmt.Errorf("contact.json: unknown category %q", cl.Category))
 	}
@@ -150,9 +171,8 @@ func New() (*Checker, error) {
 		r.term = contactTerm(r.Name, r.Source)
 	}
 	for _, p := range cl.Patterns {
-		var err error
-		if p.re, err = regexp.Compile(p.Regexp); err != nil || p.Prefilter == "" {
-			errs = append(errs, fmt.Errorf("contact.json: pattern %q needs a valid regexp and a prefilter: %v", p.Name, err))
+		if err := p.compile(); err != nil {
+			errs = append(errs, fmt.Errorf("contact.json: pattern %q: %w", p.Name, err))
 			continue
 		}
 		p.term = contactTerm(p.Name, p.Source)
@@ -160,9 +180,8 @@ func New() (*Checker, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("compliance data: %w", err)
 	}
-	allow := append(wl.Allow, cl.Allow...)
-	c.matcher = NewMatcher(terms, allow).withRules(cl.Numbers, cl.Patterns)
-	return c, nil
+	d.allow = append(wl.Allow, cl.Allow...)
+	return d, nil
 }
 
 // Rules returns the platform's text rules with a shop's overrides applied;

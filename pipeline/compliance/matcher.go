@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"bytes"
+	"errors"
 	"regexp"
 	"sort"
 	"strings"
@@ -384,34 +385,130 @@ func (m *Matcher) findNumbers(norm []byte, n *textnorm.Form, text string, cands 
 }
 
 // TextPattern is a regular expression over the text as written, for
-// contact details that normalising would erase (the plus of ＋v).
-// Prefilter lists characters one of which the text must contain before the
-// expression runs, which keeps the expression off almost every text.
+// contact details that normalising would erase (the plus of ＋v). It runs
+// only on windows of the text around the characters of Prefilter, one of
+// which every match contains within patternReach bytes of its edges, which
+// keeps it off almost every text; a match must not be preceded or followed
+// by an ASCII letter or digit.
 type TextPattern struct {
 	Name      string `json:"name"`
 	Regexp    string `json:"regexp"`
 	Prefilter string `json:"prefilter"`
-	Source    string `json:"source,omitempty"`
-	re        *regexp.Regexp
-	term      Term
+	// Left and Right, when set, list characters one of which must stand
+	// right before (Left) or after (Right) the prefilter character, white
+	// space aside, as the keyword of every match does (v: before the colon,
+	// +v after the plus); lower case stands for both cases.
+	Left   string `json:"left,omitempty"`
+	Right  string `json:"right,omitempty"`
+	Source string `json:"source,omitempty"`
+	re     *regexp.Regexp
+	term   Term
 }
 
-// findPatterns adds the matches of the text patterns: the first
-// submatch's span if the expression has one, else the whole match's.
-func (m *Matcher) findPatterns(text string, cands []cand) []cand {
-	for _, p := range m.patterns {
-		if !strings.ContainsAny(text, p.Prefilter) {
-			continue
-		}
-		for _, loc := range p.re.FindAllStringSubmatchIndex(text, -1) {
-			start, end := loc[0], loc[1]
-			if len(loc) >= 4 && loc[2] >= 0 {
-				start, end = loc[2], loc[3]
-			}
-			if start < end {
-				cands = append(cands, cand{start: start, end: end, term: &p.term})
-			}
+// near reports whether text around the prefilter character text[i:j]
+// has a character of Left before it and of Right after it.
+func (p *TextPattern) near(text string, i, j int) bool {
+	if p.Left != "" {
+		k := strings.TrimRightFunc(text[:i], unicode.IsSpace)
+		r, _ := utf8.DecodeLastRuneInString(k)
+		if !strings.ContainsRune(p.Left, unicode.ToLower(edgeFold.Rune(r))) {
+			return false
 		}
 	}
+	if p.Right != "" {
+		k := strings.TrimLeftFunc(text[j:], unicode.IsSpace)
+		r, _ := utf8.DecodeRuneInString(k)
+		if !strings.ContainsRune(p.Right, unicode.ToLower(edgeFold.Rune(r))) {
+			return false
+		}
+	}
+	return true
+}
+
+// patternReach is how far from a prefilter character a match can reach,
+// in bytes: a keyword, a few spaces and an id of up to 20 characters.
+const patternReach = 32
+
+func (p *TextPattern) compile() error {
+	var err error
+	if p.re, err = regexp.Compile(p.Regexp); err != nil {
+		return err
+	}
+	if p.Prefilter == "" {
+		return errors.New("no prefilter")
+	}
+	return nil
+}
+
+// findPatterns adds the matches of the text patterns found in windows of
+// text around their prefilter characters, merged where they overlap.
+func (m *Matcher) findPatterns(text string, cands []cand) []cand {
+	var at []int
+	for _, p := range m.patterns {
+		at = at[:0]
+		for _, r := range p.Prefilter {
+			needle := string(r)
+			for i := 0; ; {
+				j := strings.Index(text[i:], needle)
+				if j < 0 {
+					break
+				}
+				if p.near(text, i+j, i+j+len(needle)) {
+					at = append(at, i+j)
+				}
+				i += j + len(needle)
+			}
+		}
+		if len(at) == 0 {
+			continue
+		}
+		sort.Ints(at)
+		from, to := -1, -1
+		flush := func() {
+			if from < 0 {
+				return
+			}
+			for _, loc := range p.re.FindAllStringIndex(text[from:to], -1) {
+				start, end := from+loc[0], from+loc[1]
+				if start < end && !touchesAlnum(text, start, end) {
+					cands = append(cands, cand{start: start, end: end, term: &p.term})
+				}
+			}
+		}
+		for _, i := range at {
+			lo, hi := runeStart(text, max(0, i-patternReach)), runeStart(text, min(len(text), i+patternReach))
+			if lo <= to {
+				to = max(to, hi)
+			} else {
+				flush()
+				from, to = lo, hi
+			}
+		}
+		flush()
+	}
 	return cands
+}
+
+// runeStart moves i back to the start of the rune it falls in.
+func runeStart(s string, i int) int {
+	for i > 0 && i < len(s) && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return i
+}
+
+// touchesAlnum reports whether text[start:end] has an ASCII letter or
+// digit (as written or in full width) right before or after it.
+func touchesAlnum(text string, start, end int) bool {
+	if start > 0 {
+		if r, _ := utf8.DecodeLastRuneInString(text[:start]); edgeByte(r) != 0 {
+			return true
+		}
+	}
+	if end < len(text) {
+		if r, _ := utf8.DecodeRuneInString(text[end:]); edgeByte(r) != 0 {
+			return true
+		}
+	}
+	return false
 }
