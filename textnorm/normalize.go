@@ -1,6 +1,7 @@
 package textnorm
 
 import (
+	"sort"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -101,11 +102,26 @@ func New(o Options) *Normalizer {
 // Form is text as a Normalizer leaves it, with, for every byte of the
 // normalised text, the byte offset in the original of the rune it came
 // from. A Form can be reused through NormalizeInto to spare allocations.
+//
+// The offsets are kept as segments rather than one per byte: most of a
+// listing's text (Han characters, ASCII) comes out as long as it went in,
+// rune for rune, and such a run is one segment, which keeps normalising
+// about as cheap as copying.
 type Form struct {
-	src   string
-	text  []byte
-	start []int32
-	nfkc  []byte // NFKC of one rune, kept to spare an allocation per call
+	src  string
+	text []byte
+	segs []segment
+	nfkc []byte // NFKC of one rune, kept to spare an allocation per call
+}
+
+// segment maps the normalised bytes from norm up to the next segment's
+// norm back to the source. A positional segment is a run of runes that
+// came out with as many bytes as they went in, so that normalised byte i
+// lies in the rune of source byte src + i - norm; any other segment holds
+// the output of the one rune at src.
+type segment struct {
+	norm, src  int32
+	positional bool
 }
 
 // Bytes returns the normalised text. It is valid until the Form is reused.
@@ -119,16 +135,50 @@ func (f *Form) Source() string { return f.src }
 
 // Offset returns the byte offset in the original text of the rune that
 // byte i of the normalised text comes from.
-func (f *Form) Offset(i int) int { return int(f.start[i]) }
+func (f *Form) Offset(i int) int {
+	k := sort.Search(len(f.segs), func(k int) bool { return int(f.segs[k].norm) > i }) - 1
+	sg := f.segs[k]
+	if !sg.positional {
+		return int(sg.src)
+	}
+	p := int(sg.src) + i - int(sg.norm)
+	for p > int(sg.src) && !utf8.RuneStart(f.src[p]) {
+		p--
+	}
+	return p
+}
 
 // Span returns the byte span of the original text that normalised bytes
 // [from, to) come from: from the start of the first byte's rune to the end
 // of the last byte's rune, so that the span always cuts the original on
 // rune boundaries. It needs from < to <= Len().
 func (f *Form) Span(from, to int) (start, end int) {
-	last := int(f.start[to-1])
+	last := f.Offset(to - 1)
 	_, size := utf8.DecodeRuneInString(f.src[last:])
-	return int(f.start[from]), last + size
+	return f.Offset(from), last + size
+}
+
+// formWriter builds a Form's text and segments.
+type formWriter struct {
+	text []byte
+	segs []segment
+}
+
+// positional records that the bytes appended from norm on come rune for
+// rune, byte for byte, from the source at src.
+func (w *formWriter) positional(norm, src int) {
+	if k := len(w.segs) - 1; k >= 0 && w.segs[k].positional && int(w.segs[k].src)+norm-int(w.segs[k].norm) == src {
+		return
+	}
+	w.segs = append(w.segs, segment{norm: int32(norm), src: int32(src), positional: true})
+}
+
+// appendRune appends r, the output of the source rune at src.
+func (w *formWriter) appendRune(r rune, src int) {
+	if k := len(w.segs) - 1; k < 0 || w.segs[k].positional || int(w.segs[k].src) != src {
+		w.segs = append(w.segs, segment{norm: int32(len(w.text)), src: int32(src)})
+	}
+	w.text = utf8.AppendRune(w.text, r)
 }
 
 // Normalize returns the Form of s.
@@ -148,32 +198,61 @@ func (n *Normalizer) String(s string) string {
 // NormalizeInto makes f the Form of s, reusing f's buffers. Offsets are
 // int32: the text must be shorter than 2 GiB.
 func (n *Normalizer) NormalizeInto(f *Form, s string) {
-	text, start, nfkc := f.text[:0], f.start[:0], f.nfkc[:0]
+	w := formWriter{text: f.text[:0], segs: f.segs[:0]}
+	nfkc := f.nfkc[:0]
 	for i := 0; i < len(s); {
+		// The fast path: a run of ASCII the table keeps and of Han
+		// characters that stay the same length, appended as one segment,
+		// unchanged stretches of it in one copy.
+		run, same, start := i, i, len(w.text)
+		for i < len(s) {
+			c := s[i]
+			if c < utf8.RuneSelf {
+				out := n.ascii[c]
+				if out == dropASCII {
+					break
+				}
+				if out != c {
+					w.text = append(append(w.text, s[same:i]...), out)
+					same = i + 1
+				}
+				i++
+				continue
+			}
+			r, ok := han3(s, i)
+			if !ok {
+				break
+			}
+			if n.maps != nil {
+				if to := n.maps.han[r-hanBase]; to != 0 {
+					if to < 0x800 || to > 0xFFFF {
+						break // a digit or a rune of another length
+					}
+					w.text = utf8.AppendRune(append(w.text, s[same:i]...), to)
+					same = i + 3
+				}
+			}
+			i += 3
+		}
+		if i > run {
+			w.positional(start, run)
+			w.text = append(w.text, s[same:i]...)
+		}
+		if i >= len(s) {
+			break
+		}
+		// The slow path: one rune that is dropped, folded to another
+		// length or spelt out by NFKC.
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if out := n.ascii[c]; out != dropASCII {
-				text = append(text, out)
-				start = append(start, int32(i))
-			}
-			i++
+			i++ // dropped
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if IsHan(r) {
-			if n.maps != nil {
-				if to := n.maps.han[r-hanBase]; to != 0 {
-					// Digits and simplified characters are left alone by
-					// every later step but case folding of a digit.
-					text, start = appendRune(text, start, to, i)
-					i += size
-					continue
-				}
-			}
-			text = append(text, s[i:i+size]...)
-			for k := 0; k < size; k++ {
-				start = append(start, int32(i))
-			}
+		if IsHan(r) && n.maps != nil && n.maps.han[r-hanBase] != 0 {
+			// Mapped to a digit or to a character of another length: the
+			// results are left alone by every later step.
+			w.appendRune(n.maps.han[r-hanBase], i)
 			i += size
 			continue
 		}
@@ -187,15 +266,28 @@ func (n *Normalizer) NormalizeInto(f *Form, s string) {
 			nfkc = norm.NFKC.AppendString(nfkc[:0], s[i:i+size])
 			for _, cr := range string(nfkc) {
 				if cr = n.mapRune(cr); !n.opts.Drop.Has(cr) {
-					text, start = appendRune(text, start, n.opts.Fold.post(cr), i)
+					w.appendRune(n.opts.Fold.post(cr), i)
 				}
 			}
 		default:
-			text, start = appendRune(text, start, n.opts.Fold.post(fr), i)
+			w.appendRune(n.opts.Fold.post(fr), i)
 		}
 		i += size
 	}
-	f.src, f.text, f.start, f.nfkc = s, text, start, nfkc
+	f.src, f.text, f.segs, f.nfkc = s, w.text, w.segs, nfkc
+}
+
+// han3 decodes the three-byte rune at s[i] if it is a Han character.
+func han3(s string, i int) (rune, bool) {
+	if i+2 >= len(s) {
+		return 0, false
+	}
+	c, c1, c2 := s[i], s[i+1], s[i+2]
+	if c < 0xE3 || c > 0xE9 || c1&0xC0 != 0x80 || c2&0xC0 != 0x80 {
+		return 0, false
+	}
+	r := rune(c&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F)
+	return r, IsHan(r)
 }
 
 // mapRune applies Numerals and Script to a rune outside the Han fast path.
@@ -208,13 +300,3 @@ func (n *Normalizer) mapRune(r rune) rune {
 	return r
 }
 
-// appendRune appends r to text and, for each of its bytes, the offset of
-// the original rune to start.
-func appendRune(text []byte, start []int32, r rune, at int) ([]byte, []int32) {
-	w := len(text)
-	text = utf8.AppendRune(text, r)
-	for k := w; k < len(text); k++ {
-		start = append(start, int32(at))
-	}
-	return text, start
-}

@@ -247,6 +247,7 @@ func TestNormalize(t *testing.T) {
 			t.Errorf("Normalize(%q) = %q (source %q)", tc.in, f.Bytes(), f.Source())
 		}
 		checkForm(t, f)
+		checkOffsets(t, tc.n, f)
 	}
 }
 
@@ -299,6 +300,30 @@ func TestNormalizeIntoReuses(t *testing.T) {
 	checkForm(t, &f)
 }
 
+// checkOffsets checks a Form's offsets against normalising the source one
+// rune at a time, which every option allows: each rune's output bytes map
+// to that rune.
+func checkOffsets(t *testing.T, n *Normalizer, f *Form) {
+	t.Helper()
+	src := f.Source()
+	var want []int
+	for o := 0; o < len(src); {
+		_, size := utf8.DecodeRuneInString(src[o:])
+		for range len(n.String(src[o : o+size])) {
+			want = append(want, o)
+		}
+		o += size
+	}
+	if len(want) != f.Len() {
+		t.Fatalf("%q: %d bytes normalised rune by rune, %d at once", src, len(want), f.Len())
+	}
+	for i, o := range want {
+		if got := f.Offset(i); got != o {
+			t.Fatalf("%q: byte %d of %q maps to %d, want %d", src, i, f.Bytes(), got, o)
+		}
+	}
+}
+
 // checkForm checks the invariants of a Form: one offset per byte, each the
 // start of a rune of the source (as range decodes it, invalid bytes
 // included), in order; every span on rune boundaries, inside the source.
@@ -308,9 +333,6 @@ func checkForm(t *testing.T, f *Form) {
 	starts := map[int]bool{len(src): true}
 	for i := range src {
 		starts[i] = true
-	}
-	if len(f.start) != f.Len() {
-		t.Fatalf("%q: %d offsets for %d bytes", src, len(f.start), f.Len())
 	}
 	for i := 0; i < f.Len(); i++ {
 		o := f.Offset(i)
@@ -401,6 +423,7 @@ func TestScriptAndNumerals(t *testing.T) {
 			t.Errorf("Normalize(%q) = %q, want %q", tc.in, got, tc.out)
 		}
 		checkForm(t, f)
+		checkOffsets(t, n, f)
 	}
 	// Spans point at the characters as written.
 	f := n.Normalize("全網最低價，第①名")
