@@ -42,10 +42,19 @@ type Shop struct {
 	// WordRules are the shop's own banned and allowed words and its
 	// authorised brands; Rules override the platform's text limits.
 	WordRules
-	Rules     RuleOverrides `json:"rules"`
-	CreatedAt time.Time     `json:"created_at"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	Rules RuleOverrides `json:"rules"`
+	// Licences are the licences and test reports the shop declares it
+	// holds (cosmetics_special, health_food …; the compliance checker
+	// lists them): a claim that needs one (美白, 降血压) is allowed in its
+	// listings for the product categories the licence covers, and blocks
+	// otherwise.
+	Licences  []string  `json:"licences,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// MaxLicences bounds the licences a shop declares.
+const MaxLicences = 50
 
 // Validate reports every problem with the shop's client-settable fields.
 func (s *Shop) Validate() error {
@@ -58,7 +67,19 @@ func (s *Shop) Validate() error {
 	errs = append(errs, CheckText("style", s.Style, 2000, true)...)
 	errs = append(errs, s.WordRules.Validate("")...)
 	errs = append(errs, s.Rules.Validate("rules")...)
+	errs = append(errs, s.validateLicences()...)
 	return Invalid(errs)
+}
+
+func (s *Shop) validateLicences() []FieldError {
+	var errs []FieldError
+	if len(s.Licences) > MaxLicences {
+		errs = append(errs, FieldError{"licences", fmt.Sprintf("has more than %d entries", MaxLicences)})
+	}
+	for i, l := range s.Licences {
+		errs = append(errs, requireText(fmt.Sprintf("licences[%d]", i), l, MaxShortTextRunes, false)...)
+	}
+	return errs
 }
 
 // ShopFilter selects shops; Cursor continues a previous page.
@@ -86,7 +107,18 @@ type ShopService interface {
 // ShopSettings is the part of a shop stores keep as one document.
 type ShopSettings struct {
 	WordRules
-	Rules RuleOverrides `json:"rules"`
+	Rules    RuleOverrides `json:"rules"`
+	Licences []string      `json:"licences,omitempty"`
+}
+
+// Settings returns the part of the shop stores keep as one document.
+func (s *Shop) Settings() ShopSettings {
+	return ShopSettings{WordRules: s.WordRules, Rules: s.Rules, Licences: s.Licences}
+}
+
+// SetSettings sets the fields of the shop that st holds.
+func (s *Shop) SetSettings(st ShopSettings) {
+	s.WordRules, s.Rules, s.Licences = st.WordRules, st.Rules, st.Licences
 }
 
 // Page is one page of a cursor-paginated list. NextCursor is empty on the last page.
@@ -104,5 +136,6 @@ func (s *Shop) CheckStorable() error {
 	errs = append(errs, CheckText("style", s.Style, 0, true)...)
 	errs = append(errs, CheckText("platform", string(s.Platform), 0, false)...)
 	errs = append(errs, s.WordRules.Validate("")...)
+	errs = append(errs, s.validateLicences()...)
 	return Invalid(errs)
 }

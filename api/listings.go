@@ -218,6 +218,7 @@ type complianceCheckRequest struct {
 	Fix           bool                `json:"fix"`
 	Platform      listinggen.Platform `json:"platform"`
 	ShopID        string              `json:"shop_id"`
+	Category      string              `json:"category"`
 	Title         string              `json:"title"`
 	Description   string              `json:"description"`
 	SellingPoints []string            `json:"selling_points"`
@@ -231,6 +232,7 @@ func (s *Server) complianceCheck(c echo.Context) error {
 	var errs []listinggen.FieldError
 	errs = append(errs, listinggen.CheckText("title", req.Title, listinggen.MaxTitleRunes, false)...)
 	errs = append(errs, listinggen.CheckText("description", req.Description, listinggen.MaxDescriptionRunes, true)...)
+	errs = append(errs, listinggen.CheckText("category", req.Category, listinggen.MaxShortTextRunes, false)...)
 	for i, sp := range req.SellingPoints {
 		errs = append(errs, listinggen.CheckText(fmt.Sprintf("selling_points[%d]", i), sp, 500, false)...)
 	}
@@ -252,7 +254,7 @@ func (s *Server) complianceCheck(c echo.Context) error {
 	if err := listinggen.Invalid(errs); err != nil {
 		return err
 	}
-	report, fixed, fixedReport, err := s.deps.Pipeline.CheckCopy(c.Request().Context(), tenant(c), platform, shop,
+	report, fixed, fixedReport, err := s.deps.Pipeline.CheckCopy(c.Request().Context(), tenant(c), platform, shop, req.Category,
 		listinggen.Copy{Title: req.Title, Description: req.Description, SellingPoints: req.SellingPoints}, req.Fix)
 	if err != nil {
 		return err

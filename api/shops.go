@@ -13,7 +13,8 @@ type shopCreateRequest struct {
 	Group    string              `json:"group"`
 	Style    string              `json:"style"`
 	listinggen.WordRules
-	Rules listinggen.RuleOverrides `json:"rules"`
+	Rules    listinggen.RuleOverrides `json:"rules"`
+	Licences []string                 `json:"licences"`
 }
 
 func (s *Server) createShop(c echo.Context) error {
@@ -22,7 +23,7 @@ func (s *Server) createShop(c echo.Context) error {
 		return err
 	}
 	shop := &listinggen.Shop{TenantID: tenant(c), Name: req.Name, Platform: req.Platform, Group: req.Group, Style: req.Style,
-		WordRules: req.WordRules, Rules: req.Rules}
+		WordRules: req.WordRules, Rules: req.Rules, Licences: req.Licences}
 	if err := s.validateShop(shop); err != nil {
 		return err
 	}
@@ -61,6 +62,7 @@ type shopPatch struct {
 	AllowedWords     *[]string                 `json:"allowed_words"`
 	AuthorizedBrands *[]string                 `json:"authorized_brands"`
 	Rules            *listinggen.RuleOverrides `json:"rules"`
+	Licences         *[]string                 `json:"licences"`
 }
 
 func (s *Server) patchShop(c echo.Context) error {
@@ -80,6 +82,7 @@ func (s *Server) patchShop(c echo.Context) error {
 	setIf(&shop.AllowedWords, p.AllowedWords)
 	setIf(&shop.AuthorizedBrands, p.AuthorizedBrands)
 	setIf(&shop.Rules, p.Rules)
+	setIf(&shop.Licences, p.Licences)
 	if err := s.validateShop(shop); err != nil {
 		return err
 	}
@@ -139,12 +142,15 @@ func wordsResponse(w listinggen.WordRules) map[string]any {
 	return map[string]any{"banned_words": banned, "allowed_words": nz(w.AllowedWords), "authorized_brands": nz(w.AuthorizedBrands)}
 }
 
-// validateShop checks the shop's fields and that its image overrides make a
-// valid image specification for its platform.
+// validateShop checks the shop's fields, that its image overrides make a
+// valid image specification for its platform and that the compliance
+// checker knows its licences.
 func (s *Server) validateShop(shop *listinggen.Shop) error {
 	if err := shop.Validate(); err != nil {
 		return err
 	}
-	_, err := s.deps.Pipeline.ShopImageSpec(shop)
-	return err
+	if _, err := s.deps.Pipeline.ShopImageSpec(shop); err != nil {
+		return err
+	}
+	return s.deps.Pipeline.ValidateLicences(shop)
 }

@@ -62,11 +62,13 @@ func repair(checker *compliance.Checker, cp listinggen.Copy, report listinggen.C
 	return out, changes
 }
 
-// checkerFor is the checker and text rules for one shop: the built-in
-// lists plus the tenant's and the shop's own words, and the platform's
-// limits with the shop's overrides. The pipeline, the edit re-check and the
-// check endpoint all use it, so they give the same verdicts.
-func (p *Pipeline) checkerFor(ctx context.Context, tenantID string, shop *listinggen.Shop) (*compliance.Checker, listinggen.TextRules, error) {
+// checkerFor is the checker and text rules for one shop and one product
+// category: the built-in lists plus the tenant's and the shop's own words,
+// judged for the shop's platform, the product's category and the licences
+// the shop declares, and the platform's limits with the shop's overrides.
+// The pipeline, the edit re-check and the check endpoint all use it, so they
+// give the same verdicts.
+func (p *Pipeline) checkerFor(ctx context.Context, tenantID string, shop *listinggen.Shop, category string) (*compliance.Checker, listinggen.TextRules, error) {
 	var words []listinggen.WordRules
 	if p.cfg.TenantWords != nil {
 		w, err := p.cfg.TenantWords(ctx, tenantID)
@@ -76,7 +78,14 @@ func (p *Pipeline) checkerFor(ctx context.Context, tenantID string, shop *listin
 		words = append(words, w)
 	}
 	words = append(words, shop.WordRules)
-	return p.cfg.Checker.With(words...), p.cfg.Checker.Rules(shop.Platform, shop.Rules), nil
+	scope := compliance.Scope{Platform: shop.Platform, Category: category, Licences: shop.Licences}
+	return p.cfg.Checker.With(words...).In(scope), p.cfg.Checker.Rules(shop.Platform, shop.Rules), nil
+}
+
+// ValidateLicences reports the shop's licences that the compliance checker
+// does not know, as EINVALID naming each.
+func (p *Pipeline) ValidateLicences(shop *listinggen.Shop) error {
+	return listinggen.Invalid(p.cfg.Checker.CheckLicences("licences", shop.Licences))
 }
 
 // ReviewReasons turns the blocking violations of a report into reasons a
@@ -98,13 +107,14 @@ func ReviewReasons(r listinggen.ComplianceReport) []string {
 
 // CheckCopy checks copy without storing anything: the check the comply step
 // makes for this tenant and shop (shop may be nil: the platform's rules and
-// the tenant's words only). With fix it also returns what the comply step
-// would store: the copy after its one repair round and that copy's report.
-func (p *Pipeline) CheckCopy(ctx context.Context, tenantID string, platform listinggen.Platform, shop *listinggen.Shop, cp listinggen.Copy, fix bool) (report listinggen.ComplianceReport, fixed *listinggen.Copy, fixedReport *listinggen.ComplianceReport, err error) {
+// the tenant's words only) and a product of this category (may be empty:
+// unknown). With fix it also returns what the comply step would store: the
+// copy after its one repair round and that copy's report.
+func (p *Pipeline) CheckCopy(ctx context.Context, tenantID string, platform listinggen.Platform, shop *listinggen.Shop, category string, cp listinggen.Copy, fix bool) (report listinggen.ComplianceReport, fixed *listinggen.Copy, fixedReport *listinggen.ComplianceReport, err error) {
 	if shop == nil {
 		shop = &listinggen.Shop{TenantID: tenantID, Platform: platform}
 	}
-	checker, rules, err := p.checkerFor(ctx, tenantID, shop)
+	checker, rules, err := p.checkerFor(ctx, tenantID, shop, category)
 	if err != nil {
 		return report, nil, nil, err
 	}

@@ -12,7 +12,7 @@ import (
 // back), a new embedding and a new dedup verdict. The caller saves it.
 func (p *Pipeline) Recheck(ctx context.Context, l *listinggen.Listing, shop *listinggen.Shop) error {
 	ctx = usageAccount(ctx, l.TenantID, shop)
-	checker, rules, err := p.checkerFor(ctx, l.TenantID, shop)
+	checker, rules, err := p.checkerFor(ctx, l.TenantID, shop, l.Source.Category)
 	if err != nil {
 		return err
 	}

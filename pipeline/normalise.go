@@ -18,7 +18,7 @@ func (p *Pipeline) normalise(ctx context.Context, st *state) error {
 		return listinggen.Errorf(listinggen.ENOTFOUND, "shop not found")
 	}
 	var err error
-	if st.Checker, st.Rules, err = p.checkerFor(ctx, st.TenantID, st.Shop); err != nil {
+	if st.Checker, st.Rules, err = p.checkerFor(ctx, st.TenantID, st.Shop, st.Product.Category); err != nil {
 		return err
 	}
 	// Check the source first, so the rewriter is told what to avoid and the

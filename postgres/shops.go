@@ -37,7 +37,7 @@ func (s *Store) CreateShop(ctx context.Context, shop *listinggen.Shop) error {
 }
 
 func shopSettings(shop *listinggen.Shop) (string, error) {
-	b, err := json.Marshal(listinggen.ShopSettings{WordRules: shop.WordRules, Rules: shop.Rules})
+	b, err := json.Marshal(shop.Settings())
 	if err != nil {
 		return "", listinggen.WrapError(listinggen.EINTERNAL, err, "encode shop settings")
 	}
@@ -130,7 +130,7 @@ func scanShop(row pgx.Row) (*listinggen.Shop, error) {
 	if err := json.Unmarshal([]byte(settings), &st); err != nil {
 		return nil, fmt.Errorf("decode shop %s settings: %w", sh.ID, err)
 	}
-	sh.WordRules, sh.Rules = st.WordRules, st.Rules
+	sh.SetSettings(st)
 	sh.Platform = listinggen.Platform(platform)
 	sh.CreatedAt, sh.UpdatedAt = sh.CreatedAt.UTC(), sh.UpdatedAt.UTC()
 	return &sh, nil

@@ -19,7 +19,7 @@ func (s *Store) CreateShop(ctx context.Context, shop *listinggen.Shop) error {
 	}
 	shop.CreatedAt = s.now().UTC()
 	shop.UpdatedAt = shop.CreatedAt
-	settings, err := json.Marshal(listinggen.ShopSettings{WordRules: shop.WordRules, Rules: shop.Rules})
+	settings, err := json.Marshal(shop.Settings())
 	if err != nil {
 		return listinggen.WrapError(listinggen.EINTERNAL, err, "encode shop settings")
 	}
@@ -37,7 +37,7 @@ func (s *Store) UpdateShop(ctx context.Context, shop *listinggen.Shop) error {
 	if err := shop.CheckStorable(); err != nil {
 		return err
 	}
-	settings, err := json.Marshal(listinggen.ShopSettings{WordRules: shop.WordRules, Rules: shop.Rules})
+	settings, err := json.Marshal(shop.Settings())
 	if err != nil {
 		return listinggen.WrapError(listinggen.EINTERNAL, err, "encode shop settings")
 	}
@@ -127,7 +127,7 @@ func scanShop(row interface{ Scan(...any) error }) (*listinggen.Shop, error) {
 	if err := json.Unmarshal([]byte(settings), &st); err != nil {
 		return nil, fmt.Errorf("decode shop %s settings: %w", sh.ID, err)
 	}
-	sh.WordRules, sh.Rules = st.WordRules, st.Rules
+	sh.SetSettings(st)
 	sh.Platform = listinggen.Platform(platform)
 	sh.CreatedAt, sh.UpdatedAt = parseTime(created), parseTime(updated)
 	return &sh, nil

@@ -299,4 +299,3 @@ func (n *Normalizer) mapRune(r rune) rune {
 	}
 	return r
 }
-

@@ -91,3 +91,68 @@ func TestShopAndTenantWordsApplyEverywhere(t *testing.T) {
 		t.Errorf("deleted shop: %d", resp.StatusCode)
 	}
 }
+
+// A shop's declared licences reach the check endpoint: a claim that needs
+// one passes for the shop that holds it and the product category it
+// covers, and blocks elsewhere; an unknown licence is refused.
+func TestShopLicencesAllowClaims(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, t.TempDir(), nil)
+	var shop struct {
+		ID       string   `json:"id"`
+		Licences []string `json:"licences"`
+	}
+	resp := s.do("POST", "/v1/shops", map[string]any{"name": "美妆店", "platform": "douyin", "licences": []string{"cosmetics_special"}}, &shop)
+	if resp.StatusCode != http.StatusCreated || !slices.Equal(shop.Licences, []string{"cosmetics_special"}) {
+		t.Fatalf("create: %d %+v", resp.StatusCode, shop)
+	}
+	var r struct {
+		OK         bool                   `json:"ok"`
+		Violations []listinggen.Violation `json:"violations"`
+	}
+	check := func(body map[string]string) {
+		t.Helper()
+		r.OK, r.Violations = false, nil
+		if resp := s.do("POST", "/v1/compliance/check", body, &r); resp.StatusCode != 200 {
+			t.Fatalf("check %v: %d", body, resp.StatusCode)
+		}
+	}
+	check(map[string]string{"shop_id": shop.ID, "category": "美妆/精华", "title": "美白淡斑 精华液"})
+	if !r.OK || len(r.Violations) != 0 {
+		t.Errorf("licensed claim: %+v", r)
+	}
+	check(map[string]string{"platform": "douyin", "category": "美妆/精华", "title": "美白淡斑 精华液"})
+	if r.OK || len(r.Violations) != 1 || r.Violations[0].Category != "cosmetic_claim" || !strings.Contains(r.Violations[0].Rule, "特殊化妆品注册证") ||
+		r.Violations[0].Source == "" {
+		t.Errorf("without the shop's licence: %+v", r)
+	}
+	check(map[string]string{"shop_id": shop.ID, "category": "女装/T恤", "title": "美白 T恤"})
+	if r.OK {
+		t.Errorf("a cosmetics licence allowed a claim on apparel: %+v", r)
+	}
+	check(map[string]string{"shop_id": shop.ID, "title": "極品 全網最低價 加V:abc12345"})
+	if got := terms(r.Violations); r.OK || !slices.Equal(got, []string{"極品", "全網最低價", "加V"}) {
+		t.Errorf("traditional script and contact: %v", got)
+	}
+	var p problem
+	if resp := s.do("PATCH", "/v1/shops/"+shop.ID, map[string]any{"licences": []string{"health_food", "no_such_licence"}}, &p); resp.StatusCode != 422 ||
+		!slices.Equal(p.fields(), []string{"licences[1]"}) {
+		t.Errorf("unknown licence: %d %+v", resp.StatusCode, p)
+	}
+	if resp := s.do("PATCH", "/v1/shops/"+shop.ID, map[string]any{"licences": []string{"health_food"}}, &shop); resp.StatusCode != 200 ||
+		!slices.Equal(shop.Licences, []string{"health_food"}) {
+		t.Errorf("patch licences: %d %+v", resp.StatusCode, shop)
+	}
+	check(map[string]string{"shop_id": shop.ID, "category": "食品/茶叶", "title": "降血压 苦瓜茶"})
+	if !r.OK {
+		t.Errorf("health food licence: %+v", r)
+	}
+}
+
+func terms(vs []listinggen.Violation) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.Term)
+	}
+	return out
+}

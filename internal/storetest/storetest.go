@@ -425,7 +425,8 @@ func testShopSettings(t *testing.T, s listinggen.Store) {
 			AllowedWords:     []string{"万能宝"},
 			AuthorizedBrands: []string{"华为"},
 		},
-		Rules: listinggen.RuleOverrides{TitleMaxUnits: &fifty},
+		Rules:    listinggen.RuleOverrides{TitleMaxUnits: &fifty},
+		Licences: []string{"cosmetics_special"},
 	}
 	if err := s.CreateShop(ctx, sh); err != nil {
 		t.Fatal(err)
@@ -434,19 +435,22 @@ func testShopSettings(t *testing.T, s listinggen.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(got.WordRules) != fmt.Sprint(sh.WordRules) || got.Rules.TitleMaxUnits == nil || *got.Rules.TitleMaxUnits != 50 {
+	if fmt.Sprint(got.WordRules) != fmt.Sprint(sh.WordRules) || got.Rules.TitleMaxUnits == nil || *got.Rules.TitleMaxUnits != 50 ||
+		fmt.Sprint(got.Licences) != "[cosmetics_special]" {
 		t.Fatalf("settings round trip: %+v", got)
 	}
 	got.Name, got.Group, got.Style = "新名字", "g9", "简洁"
 	got.Platform = listinggen.PlatformDouyin // ignored: listings were written for the old platform
 	got.AllowedWords = nil
 	got.Rules = listinggen.RuleOverrides{}
+	got.Licences = []string{"health_food", "ccc"}
 	if err := s.UpdateShop(ctx, got); err != nil {
 		t.Fatal(err)
 	}
 	again, _ := s.FindShop(ctx, "t1", sh.ID)
 	if again.Name != "新名字" || again.Group != "g9" || again.Platform != listinggen.PlatformTaobao || len(again.AllowedWords) != 0 ||
-		again.Rules.TitleMaxUnits != nil || len(again.BannedWords) != 1 || again.UpdatedAt.Before(again.CreatedAt) {
+		again.Rules.TitleMaxUnits != nil || len(again.BannedWords) != 1 || again.UpdatedAt.Before(again.CreatedAt) ||
+		fmt.Sprint(again.Licences) != "[health_food ccc]" {
 		t.Fatalf("after update: %+v", again)
 	}
 	foreign := *again
