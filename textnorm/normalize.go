@@ -2,6 +2,7 @@ package textnorm
 
 import (
 	"sort"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -80,6 +81,10 @@ type Normalizer struct {
 	ascii [utf8.RuneSelf]byte
 	// maps holds the Numerals and Script foldings, nil without them.
 	maps *scriptTables
+	// cacheTable holds the outcome of every rune of cachedRanges, built
+	// once, on first use.
+	cacheOnce  sync.Once
+	cacheTable []rune
 }
 
 const dropASCII = 0xFF
@@ -156,6 +161,16 @@ func (f *Form) Span(from, to int) (start, end int) {
 	last := f.Offset(to - 1)
 	_, size := utf8.DecodeRuneInString(f.src[last:])
 	return f.Offset(from), last + size
+}
+
+// Cover returns the normalised bytes [from, to) that come from the runes
+// of the original span [start, end): the inverse of Span, for a match
+// found in the original text. It is empty (from == to) if normalising
+// dropped the whole span.
+func (f *Form) Cover(start, end int) (from, to int) {
+	from = sort.Search(f.Len(), func(i int) bool { return f.Offset(i) >= start })
+	to = from + sort.Search(f.Len()-from, func(i int) bool { return f.Offset(from+i) >= end })
+	return from, to
 }
 
 // formWriter builds a Form's text and segments.
@@ -256,25 +271,84 @@ func (n *Normalizer) NormalizeInto(f *Form, s string) {
 			i += size
 			continue
 		}
-		fr := n.mapRune(n.opts.Fold.pre(r))
-		switch {
-		case n.opts.Drop.Has(fr):
-		case n.opts.Compat && fr == r:
-			// The foldings of steps 1 and 2 produce ASCII, digits and
-			// simplified characters, which NFKC leaves as they are, so only
-			// an unfolded rune needs it.
-			nfkc = norm.NFKC.AppendString(nfkc[:0], s[i:i+size])
-			for _, cr := range string(nfkc) {
-				if cr = n.mapRune(cr); !n.opts.Drop.Has(cr) {
-					w.appendRune(n.opts.Fold.post(cr), i)
-				}
+		if v := n.cached(r); v != 0 {
+			if v != dropRune {
+				w.appendRune(v, i)
 			}
-		default:
-			w.appendRune(n.opts.Fold.post(fr), i)
+			i += size
+			continue
 		}
+		nfkc = n.rune(&w, nfkc, s[i:i+size], r, i)
 		i += size
 	}
 	f.src, f.text, f.segs, f.nfkc = s, w.text, w.segs, nfkc
+}
+
+// rune appends to w what the options make of r, written as src in the
+// source at offset at, and returns the NFKC buffer for reuse.
+func (n *Normalizer) rune(w *formWriter, nfkc []byte, src string, r rune, at int) []byte {
+	fr := n.mapRune(n.opts.Fold.pre(r))
+	switch {
+	case n.opts.Drop.Has(fr):
+	case n.opts.Compat && fr == r:
+		// The foldings of steps 1 and 2 produce ASCII, digits and
+		// simplified characters, which NFKC leaves as they are, so only an
+		// unfolded rune needs it.
+		nfkc = norm.NFKC.AppendString(nfkc[:0], src)
+		for _, cr := range string(nfkc) {
+			if cr = n.mapRune(cr); !n.opts.Drop.Has(cr) {
+				w.appendRune(n.opts.Fold.post(cr), at)
+			}
+		}
+	default:
+		w.appendRune(n.opts.Fold.post(fr), at)
+	}
+	return nfkc
+}
+
+// cachedRanges are the blocks of the runes that listings put between
+// words (general punctuation, symbols, arrows, dingbats, CJK symbols and
+// kana, full-width forms), whose outcome a Normalizer caches.
+var cachedRanges = [...][2]rune{{0x2000, 0x2C00}, {0x3000, 0x3400}, {0xFE30, 0xFE50}, {0xFF00, 0xFFF0}}
+
+// dropRune marks a cached rune that the options drop.
+const dropRune = -1
+
+// cached returns what the options make of r if r is in cachedRanges and
+// becomes one rune (or dropRune), else 0.
+func (n *Normalizer) cached(r rune) rune {
+	k := 0
+	for _, rg := range cachedRanges {
+		if r >= rg[0] && r < rg[1] {
+			return n.cache()[k+int(r-rg[0])]
+		}
+		k += int(rg[1] - rg[0])
+	}
+	return 0
+}
+
+// cache is built on first use: the slow path run once on every rune of
+// cachedRanges, keeping the outcomes that are one rune or none.
+func (n *Normalizer) cache() []rune {
+	n.cacheOnce.Do(func() {
+		var w formWriter
+		var nfkc []byte
+		for _, rg := range cachedRanges {
+			for r := rg[0]; r < rg[1]; r++ {
+				w.text, w.segs = w.text[:0], w.segs[:0]
+				nfkc = n.rune(&w, nfkc, string(r), r, 0)
+				out, size := utf8.DecodeRune(w.text)
+				switch {
+				case len(w.text) == 0:
+					out = dropRune
+				case size != len(w.text):
+					out = 0
+				}
+				n.cacheTable = append(n.cacheTable, out)
+			}
+		}
+	})
+	return n.cacheTable
 }
 
 // han3 decodes the three-byte rune at s[i] if it is a Han character.

@@ -281,6 +281,12 @@ func TestSpan(t *testing.T) {
 		if got := tc.in[start:end]; got != tc.orig {
 			t.Errorf("%q: span of %q = %q, want %q", tc.in, tc.find, got, tc.orig)
 		}
+		// Cover is the inverse: the normalised bytes of the span's runes,
+		// which hold the match (all of ﬁ's, for the i of it).
+		from, to := f.Cover(start, end)
+		if s, e := f.Span(from, to); from > i || to < i+len(tc.find) || s != start || e != end {
+			t.Errorf("%q: cover of %q = [%d, %d), for [%d, %d)", tc.in, tc.orig, from, to, i, i+len(tc.find))
+		}
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -34,8 +34,14 @@ var literalForm = textnorm.New(textnorm.Options{Compat: true, Fold: textnorm.Fol
 // digit it stands for, if any, to judge word boundaries.
 const edgeFold = textnorm.FoldWidth | textnorm.FoldMarks | textnorm.FoldASCIICase
 
-// formPool spares the matcher a Form allocation per text.
-var formPool = sync.Pool{New: func() any { return new(textnorm.Form) }}
+// scratch is what Find needs per text, pooled to spare the allocations.
+type scratch struct {
+	form  textnorm.Form
+	cands []cand
+	at    []int
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // Matcher finds word-list terms, pinyin spellings of them, contact numbers
 // and contact patterns in text.
@@ -57,11 +63,19 @@ type Matcher struct {
 	// only around runs of Latin letters, where a pinyin spelling must be,
 	// within width bytes of them.
 	pinyin *layer
-	width  int
+	// before and after bound how far a pinyin spelling reaches from its
+	// Latin letters, in bytes; vowels is false if some spelling has a
+	// syllable without a vowel (ng), which turns off skipping runs of
+	// letters that have none (cm, ml).
+	before, after int
+	vowels        bool
 	// numbers and patterns find contact details (phone and QQ numbers,
-	// ＋v) that no fixed term describes.
-	numbers  []*NumberRule
-	patterns []*TextPattern
+	// ＋v) that no fixed term describes; prefilter has every pattern's
+	// prefilter characters, firstBytes their first bytes.
+	numbers    []*NumberRule
+	patterns   []*TextPattern
+	prefilter  string
+	firstBytes []byte
 }
 
 // layer is one automaton and what each of its patterns stands for.
@@ -81,6 +95,10 @@ type matcherEntry struct {
 	// pinyin marks a pinyin spelling: its Latin part must be lower case in
 	// the text (PI发热膜 is polyimide, not 批发).
 	pinyin bool
+	// latin is set when the pattern begins or ends with an ASCII letter or
+	// digit: only then can a match continue a word of the text, since a
+	// rune that normalises to something else than ASCII is no ASCII either.
+	latin bool
 }
 
 // Hit is one match, as a byte span of the original text.
@@ -93,7 +111,7 @@ type Hit struct {
 // for pinyin also get their pinyin spellings. A pattern that is both a term
 // and an allow-term is allowed; duplicate terms keep the first.
 func NewMatcher(terms []Term, allow []string) *Matcher {
-	m := &Matcher{layers: []*layer{newLayer(terms, allow, 0)}}
+	m := &Matcher{layers: []*layer{newLayer(terms, allow, 0)}, vowels: true}
 	var variants []matcherEntry
 	var patterns []string
 	seen := map[string]bool{}
@@ -108,8 +126,13 @@ func NewMatcher(terms []Term, allow []string) *Matcher {
 			}
 			seen[v] = true
 			patterns = append(patterns, v)
-			variants = append(variants, matcherEntry{term: t, pinyin: true})
-			m.width = max(m.width, len(v))
+			variants = append(variants, matcherEntry{term: t, pinyin: true, latin: latinEdge(v)})
+			first := strings.IndexFunc(v, isLowerLetter)
+			last := strings.LastIndexFunc(v, isLowerLetter)
+			m.before, m.after = max(m.before, first), max(m.after, len(v)-last-1)
+			for _, seg := range strings.FieldsFunc(v, func(r rune) bool { return !isLowerLetter(r) }) {
+				m.vowels = m.vowels && strings.ContainsAny(seg, "aeiouv")
+			}
 		}
 	}
 	if len(patterns) > 0 {
@@ -130,6 +153,15 @@ func (m *Matcher) With(terms []Term, allow []string) *Matcher {
 func (m *Matcher) withRules(numbers []*NumberRule, patterns []*TextPattern) *Matcher {
 	d := *m
 	d.numbers, d.patterns = numbers, patterns
+	d.prefilter, d.firstBytes = "", nil
+	for _, p := range patterns {
+		d.prefilter += p.Prefilter
+		for _, r := range p.Prefilter {
+			if b := string(r)[0]; !slices.Contains(d.firstBytes, b) {
+				d.firstBytes = append(d.firstBytes, b)
+			}
+		}
+	}
 	return &d
 }
 
@@ -149,7 +181,7 @@ func newLayer(terms []Term, allow []string, rank int) *layer {
 		}
 		index[pattern] = len(patterns)
 		patterns = append(patterns, pattern)
-		e := matcherEntry{term: t}
+		e := matcherEntry{term: t, latin: latinEdge(pattern)}
 		if t != nil && t.literalNumerals {
 			if lit := literalForm.String(t.Term); lit != pattern {
 				e.literal = lit
@@ -167,11 +199,22 @@ func newLayer(terms []Term, allow []string, rank int) *layer {
 	return l
 }
 
-// cand is a match before selection, as a byte span of the original text.
+func isLowerLetter(r rune) bool { return r >= 'a' && r <= 'z' }
+
+// latinEdge reports whether a normalised pattern begins or ends with an
+// ASCII letter or digit.
+func latinEdge(p string) bool {
+	return textnorm.IsASCIIAlnum(rune(p[0])) || textnorm.IsASCIIAlnum(rune(p[len(p)-1]))
+}
+
+// cand is a match before selection, as a byte span of the normalised text;
+// a text pattern's match also keeps its span of the original (src), which
+// may hold runes normalising drops (the plus of ＋v).
 type cand struct {
 	start, end int
 	term       *Term // nil for an allow-term
 	rank       int
+	src        *[2]int
 }
 
 // Find returns the banned terms in text, in order, as spans of text.
@@ -182,11 +225,12 @@ type cand struct {
 // here rather than in the automaton so the boundary filter runs first and
 // cannot hide a valid shorter match.
 func (m *Matcher) Find(text string) []Hit {
-	n := formPool.Get().(*textnorm.Form)
-	defer formPool.Put(n)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	n := &sc.form
 	matchForm.NormalizeInto(n, text)
 	norm := n.Bytes()
-	var cands []cand
+	cands := sc.cands[:0]
 	if len(norm) > 0 {
 		for _, l := range m.layers {
 			cands = l.find(norm, 0, n, text, cands)
@@ -194,22 +238,24 @@ func (m *Matcher) Find(text string) []Hit {
 		cands = m.findPinyin(norm, n, text, cands)
 		cands = m.findNumbers(norm, n, text, cands)
 	}
-	cands = m.findPatterns(text, cands)
+	cands = m.findPatterns(text, n, cands, sc)
+	sc.cands = cands
 	if len(cands) == 0 {
 		return nil
 	}
-	sort.Slice(cands, func(i, j int) bool {
-		a, b := cands[i], cands[j]
-		if a.start != b.start {
-			return a.start < b.start
+	slices.SortFunc(cands, func(a, b cand) int {
+		switch {
+		case a.start != b.start:
+			return a.start - b.start
+		case a.end != b.end:
+			return b.end - a.end
+		case (a.term == nil) != (b.term == nil):
+			if a.term == nil {
+				return -1
+			}
+			return 1
 		}
-		if a.end != b.end {
-			return a.end > b.end
-		}
-		if (a.term == nil) != (b.term == nil) {
-			return a.term == nil
-		}
-		return a.rank > b.rank
+		return b.rank - a.rank
 	})
 	var hits []Hit
 	covered := 0
@@ -218,9 +264,15 @@ func (m *Matcher) Find(text string) []Hit {
 			continue
 		}
 		covered = c.end
-		if c.term != nil {
-			hits = append(hits, Hit{Term: c.term, Start: c.start, End: c.end})
+		if c.term == nil {
+			continue
 		}
+		if c.src != nil {
+			hits = append(hits, Hit{Term: c.term, Start: c.src[0], End: c.src[1]})
+			continue
+		}
+		start, end := n.Span(c.start, c.end)
+		hits = append(hits, Hit{Term: c.term, Start: start, End: end})
 	}
 	return hits
 }
@@ -230,23 +282,24 @@ func (m *Matcher) Find(text string) []Hit {
 func (l *layer) find(norm []byte, off int, n *textnorm.Form, text string, cands []cand) []cand {
 	l.ac.each(norm, func(p, start, end int) {
 		e := l.entries[p]
-		os, oe := n.Span(off+start, off+end)
-		if glued(text, os, oe) {
-			return
+		start, end = off+start, off+end
+		if e.latin || e.literal != "" || e.pinyin {
+			os, oe := n.Span(start, end)
+			if e.latin && glued(text, os, oe) ||
+				e.literal != "" && literalForm.String(text[os:oe]) != e.literal ||
+				e.pinyin && hasUpper(text[os:oe]) {
+				return
+			}
 		}
-		if e.literal != "" && literalForm.String(text[os:oe]) != e.literal {
-			return
-		}
-		if e.pinyin && hasUpper(text[os:oe]) {
-			return
-		}
-		cands = append(cands, cand{start: os, end: oe, term: e.term, rank: l.rank})
+		cands = append(cands, cand{start: start, end: end, term: e.term, rank: l.rank})
 	})
 	return cands
 }
 
 // findPinyin runs the pinyin automaton over the windows of norm that reach
-// a run of Latin letters, merged where they overlap.
+// a run of Latin letters, merged where they overlap: a pinyin spelling
+// holds letters, and reaches at most m.before bytes before them and
+// m.after after them.
 func (m *Matcher) findPinyin(norm []byte, n *textnorm.Form, text string, cands []cand) []cand {
 	if m.pinyin == nil {
 		return cands
@@ -261,22 +314,26 @@ func (m *Matcher) findPinyin(norm []byte, n *textnorm.Form, text string, cands [
 		if c := norm[i]; c < 'a' || c > 'z' {
 			continue
 		}
-		j := i + 1
-		for j < len(norm) && norm[j] >= 'a' && norm[j] <= 'z' {
-			j++
+		j, vowel := i, false
+		for ; j < len(norm) && norm[j] >= 'a' && norm[j] <= 'z'; j++ {
+			vowel = vowel || isVowel[norm[j]]
 		}
-		lo, hi := max(0, i-m.width), min(len(norm), j+m.width)
-		if lo <= to {
-			to = hi
-		} else {
-			flush()
-			from, to = lo, hi
+		if vowel || !m.vowels {
+			lo, hi := max(0, i-m.before), min(len(norm), j+m.after)
+			if lo <= to {
+				to = hi
+			} else {
+				flush()
+				from, to = lo, hi
+			}
 		}
 		i = j
 	}
 	flush()
 	return cands
 }
+
+var isVowel = [256]bool{'a': true, 'e': true, 'i': true, 'o': true, 'u': true, 'v': true}
 
 // glued reports whether the match text[start:end] continues a word: its
 // first or last rune is an ASCII letter or digit (as written or in full
@@ -372,11 +429,10 @@ func (m *Matcher) findNumbers(norm []byte, n *textnorm.Form, text string, cands 
 					continue
 				}
 			}
-			os, oe := n.Span(start, j)
-			if glued(text, os, oe) {
+			if os, oe := n.Span(start, j); glued(text, os, oe) {
 				continue
 			}
-			cands = append(cands, cand{start: os, end: oe, term: &r.term})
+			cands = append(cands, cand{start: start, end: j, term: &r.term})
 			break
 		}
 		i = j
@@ -441,28 +497,29 @@ func (p *TextPattern) compile() error {
 }
 
 // findPatterns adds the matches of the text patterns found in windows of
-// text around their prefilter characters, merged where they overlap.
-func (m *Matcher) findPatterns(text string, cands []cand) []cand {
-	var at []int
-	for _, p := range m.patterns {
-		at = at[:0]
-		for _, r := range p.Prefilter {
-			needle := string(r)
-			for i := 0; ; {
-				j := strings.Index(text[i:], needle)
-				if j < 0 {
-					break
-				}
-				if p.near(text, i+j, i+j+len(needle)) {
-					at = append(at, i+j)
-				}
-				i += j + len(needle)
+// text around their prefilter characters, merged where they overlap, as
+// the normalised bytes they cover. One pass over the bytes finds the
+// prefilter characters of every pattern.
+func (m *Matcher) findPatterns(text string, n *textnorm.Form, cands []cand, sc *scratch) []cand {
+	if len(m.patterns) == 0 {
+		return cands
+	}
+	at := sc.at[:0]
+	for _, b := range m.firstBytes {
+		for i := 0; ; i++ {
+			j := strings.IndexByte(text[i:], b)
+			if j < 0 {
+				break
+			}
+			i += j
+			if r, _ := utf8.DecodeRuneInString(text[i:]); strings.ContainsRune(m.prefilter, r) {
+				at = append(at, i)
 			}
 		}
-		if len(at) == 0 {
-			continue
-		}
-		sort.Ints(at)
+	}
+	slices.Sort(at)
+	sc.at = at
+	for _, p := range m.patterns {
 		from, to := -1, -1
 		flush := func() {
 			if from < 0 {
@@ -470,12 +527,19 @@ func (m *Matcher) findPatterns(text string, cands []cand) []cand {
 			}
 			for _, loc := range p.re.FindAllStringIndex(text[from:to], -1) {
 				start, end := from+loc[0], from+loc[1]
-				if start < end && !touchesAlnum(text, start, end) {
-					cands = append(cands, cand{start: start, end: end, term: &p.term})
+				if touchesAlnum(text, start, end) {
+					continue
+				}
+				if a, b := n.Cover(start, end); a < b {
+					cands = append(cands, cand{start: a, end: b, term: &p.term, src: &[2]int{start, end}})
 				}
 			}
 		}
 		for _, i := range at {
+			r, size := utf8.DecodeRuneInString(text[i:])
+			if !strings.ContainsRune(p.Prefilter, r) || !p.near(text, i, i+size) {
+				continue
+			}
 			lo, hi := runeStart(text, max(0, i-patternReach)), runeStart(text, min(len(text), i+patternReach))
 			if lo <= to {
 				to = max(to, hi)
