@@ -60,8 +60,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 type Matcher struct {
 	layers []*layer
 	// pinyin finds the pinyin spellings of terms (zui佳, 最di价); it runs
-	// only around runs of Latin letters, where a pinyin spelling must be,
-	// within width bytes of them.
+	// only around runs of Latin letters, where a pinyin spelling must be.
 	pinyin *layer
 	// before and after bound how far a pinyin spelling reaches from its
 	// Latin letters, in bytes; vowels is false if some spelling has a
@@ -96,8 +95,8 @@ type matcherEntry struct {
 	// the text (PI发热膜 is polyimide, not 批发).
 	pinyin bool
 	// latin is set when the pattern begins or ends with an ASCII letter or
-	// digit: only then can a match continue a word of the text, since a
-	// rune that normalises to something else than ASCII is no ASCII either.
+	// digit: only then can a match continue a word of the text, since an
+	// ASCII letter or digit of the text always normalises to one.
 	latin bool
 }
 
