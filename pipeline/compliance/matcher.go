@@ -92,7 +92,8 @@ type matcherEntry struct {
 	// also read (terms whose numerals are part of a name).
 	literal string
 	// pinyin marks a pinyin spelling: its Latin part must be lower case in
-	// the text (PI发热膜 is polyimide, not 批发).
+	// the text but for a capital first letter (Zui佳), since a capital
+	// further on makes an abbreviation (PI发热膜 is polyimide, not 批发).
 	pinyin bool
 	// latin is set when the pattern begins or ends with an ASCII letter or
 	// digit: only then can a match continue a word of the text, since an
@@ -286,7 +287,7 @@ func (l *layer) find(norm []byte, off int, n *textnorm.Form, text string, cands 
 			os, oe := n.Span(start, end)
 			if e.latin && glued(text, os, oe) ||
 				e.literal != "" && literalForm.String(text[os:oe]) != e.literal ||
-				e.pinyin && hasUpper(text[os:oe]) {
+				e.pinyin && capitalAfterFirst(text[os:oe]) {
 				return
 			}
 		}
@@ -378,7 +379,12 @@ func gluedTo(edge, neighbour byte) bool {
 
 func isASCIILetter(b byte) bool { return textnorm.IsASCIILetter(rune(b)) }
 
-func hasUpper(s string) bool { return strings.IndexFunc(s, unicode.IsUpper) >= 0 }
+// capitalAfterFirst reports an upper-case letter anywhere in s but its
+// first rune.
+func capitalAfterFirst(s string) bool {
+	_, size := utf8.DecodeRuneInString(s)
+	return strings.IndexFunc(s[size:], unicode.IsUpper) >= 0
+}
 
 // NumberRule finds a run of digits that is a contact number: a phone
 // number by its length and prefix, a QQ number by the word before it.
