@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -50,7 +51,11 @@ func photos(t testing.TB) []string {
 // installation ships its sources: more sampling layouts (4:1:0, 2:2/1:2
 // chroma, separate DC scans) and CMYK.
 func goTestdata() []string {
-	m, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "image", "testdata", "*.jpeg"))
+	root, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return nil
+	}
+	m, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(root)), "src", "image", "testdata", "*.jpeg"))
 	return m
 }
 
