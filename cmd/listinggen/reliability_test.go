@@ -239,8 +239,19 @@ func TestServerTimeoutsAndTheStream(t *testing.T) {
 	t.Parallel()
 	fake := openaitest.New(openaitest.Config{StreamChunkRunes: 4, StreamChunkDelay: 60 * time.Millisecond})
 	defer fake.Close()
-	s := startServer(t, t.TempDir(), map[string]string{"READ_HEADER_TIMEOUT": "300ms", "WRITE_TIMEOUT": "1s",
-		"LLM_BASE_URL": fake.URL(), "LLM_MODEL": "fake-4o", "LLM_CACHE_SIZE": "0"})
+	// The listing is made by a server without the short timeouts, so that
+	// a loaded machine's slow generate cannot run into WRITE_TIMEOUT.
+	dir := t.TempDir()
+	model := map[string]string{"LLM_BASE_URL": fake.URL(), "LLM_MODEL": "fake-4o", "LLM_CACHE_SIZE": "0"}
+	first := startServer(t, dir, model)
+	shop := createShop(t, first, "抖店", "douyin")
+	var out generateJSON
+	first.do("POST", "/v1/generate", generateBody(t, sample.RawLines(t)[16], shop.ID), &out)
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	model["READ_HEADER_TIMEOUT"], model["WRITE_TIMEOUT"] = "300ms", "1s"
+	s := startServer(t, dir, model)
 
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
 	if err != nil {
@@ -255,9 +266,6 @@ func TestServerTimeoutsAndTheStream(t *testing.T) {
 		t.Errorf("a slow header was held %v and got %q", waited, data)
 	}
 
-	shop := createShop(t, s, "抖店", "douyin")
-	var out generateJSON
-	s.do("POST", "/v1/generate", generateBody(t, sample.RawLines(t)[16], shop.ID), &out)
 	resp, err := http.Get(s.url + "/v1/listings/" + out.Listings[0].ID + "/stream")
 	if err != nil {
 		t.Fatal(err)
