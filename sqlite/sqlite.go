@@ -84,6 +84,8 @@ type Store struct {
 	newID  func() string
 	// vectors is nil when Config.VectorCacheBytes is 0.
 	vectors *vectorcache.Cache
+	// commits groups concurrent write transactions into one commit.
+	commits groupCommit
 }
 
 var _ listinggen.Store = (*Store)(nil)
@@ -187,15 +189,7 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return translate(err)
-	}
-	return translate(tx.Commit())
+	return s.commits.do(ctx, s.writer, fn)
 }
 
 // translate maps driver errors to listinggen errors once, at the edge.

@@ -7,15 +7,54 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startProfile(os.Getenv("CPU_PROFILE"), os.Getenv("MUTEX_PROFILE"))
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "listinggen:", err)
 		os.Exit(1)
+	}
+}
+
+// startProfile writes the whole process's CPU profile to cpuPath and its
+// mutex contention to mutexPath (either empty: not profiled), so that a
+// batch run as a child process, as the benchmarks run it, can be profiled
+// as it is measured. The returned func writes and closes them.
+func startProfile(cpuPath, mutexPath string) func() {
+	var cpu *os.File
+	if cpuPath != "" {
+		f, err := os.Create(cpuPath)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			cpu = f
+		} else {
+			fmt.Fprintln(os.Stderr, "listinggen: CPU_PROFILE: not profiling:", err)
+		}
+	}
+	if mutexPath != "" {
+		runtime.SetMutexProfileFraction(5)
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		if mutexPath == "" {
+			return
+		}
+		f, err := os.Create(mutexPath)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "listinggen: MUTEX_PROFILE:", err)
+			return
+		}
+		defer f.Close()
+		_ = pprof.Lookup("mutex").WriteTo(f, 0)
 	}
 }
