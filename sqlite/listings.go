@@ -149,6 +149,9 @@ const (
 	qShopExists   = `SELECT count(*) FROM shops WHERE tenant_id = ? AND id = ?`
 	qListing      = `SELECT ` + listingColumns + ` FROM listings WHERE tenant_id = ? AND id = ?`
 	qListingByKey = `SELECT ` + listingColumns + ` FROM listings WHERE tenant_id = ? AND idempotency_key = ?`
+	// qListingsByID takes the ids as a JSON array, so that its text, and
+	// so its prepared statement, is the same for any number of them.
+	qListingsByID = `SELECT ` + listingColumns + ` FROM listings WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`
 )
 
 func (s *Store) newListingWriter(ctx context.Context, tx *sql.Tx) (*listingWriter, error) {
@@ -219,6 +222,33 @@ func (s *Store) FindListing(ctx context.Context, tenantID, id string) (*listingg
 		return nil, listinggen.Errorf(listinggen.ENOTFOUND, "listing %q not found", id)
 	}
 	return l, translate(err)
+}
+
+func (s *Store) FindListingsByID(ctx context.Context, tenantID string, ids []string) ([]*listinggen.Listing, error) {
+	if len(ids) == 0 {
+		return []*listinggen.Listing{}, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, qListingsByID, tenantID, string(list))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	ls := make([]*listinggen.Listing, 0, len(ids))
+	for rows.Next() {
+		l, err := scanListing(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		ls = append(ls, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	return listinggen.InIDOrder(ids, ls)
 }
 
 // FindListingByKey returns the tenant's listing with that idempotency key or
