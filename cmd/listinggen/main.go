@@ -10,11 +10,12 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"syscall"
+	"time"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	stopProfile := startProfile(os.Getenv("CPU_PROFILE"), os.Getenv("MUTEX_PROFILE"))
+	stopProfile := startProfile(os.Getenv("CPU_PROFILE"), os.Getenv("MUTEX_PROFILE"), os.Getenv("BLOCK_PROFILE"))
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
 	stop()
@@ -24,11 +25,12 @@ func main() {
 	}
 }
 
-// startProfile writes the whole process's CPU profile to cpuPath and its
-// mutex contention to mutexPath (either empty: not profiled), so that a
-// batch run as a child process, as the benchmarks run it, can be profiled
-// as it is measured. The returned func writes and closes them.
-func startProfile(cpuPath, mutexPath string) func() {
+// startProfile writes the whole process's CPU profile to cpuPath, its
+// mutex contention to mutexPath and where its goroutines wait to blockPath
+// (any empty: not profiled), so that a batch run as a child process, as
+// the benchmarks run it, can be profiled as it is measured. The returned
+// func writes and closes them.
+func startProfile(cpuPath, mutexPath, blockPath string) func() {
 	var cpu *os.File
 	if cpuPath != "" {
 		f, err := os.Create(cpuPath)
@@ -41,20 +43,29 @@ func startProfile(cpuPath, mutexPath string) func() {
 	if mutexPath != "" {
 		runtime.SetMutexProfileFraction(5)
 	}
+	if blockPath != "" {
+		runtime.SetBlockProfileRate(int(time.Microsecond))
+	}
 	return func() {
 		if cpu != nil {
 			pprof.StopCPUProfile()
 			cpu.Close()
 		}
-		if mutexPath == "" {
-			return
-		}
-		f, err := os.Create(mutexPath)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "listinggen: MUTEX_PROFILE:", err)
-			return
-		}
-		defer f.Close()
-		_ = pprof.Lookup("mutex").WriteTo(f, 0)
+		writeProfile("mutex", mutexPath)
+		writeProfile("block", blockPath)
 	}
+}
+
+// writeProfile writes the named runtime profile to path (empty: none).
+func writeProfile(name, path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "listinggen: %s profile: %v\n", name, err)
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup(name).WriteTo(f, 0)
 }
