@@ -257,6 +257,11 @@ type ListingService interface {
 	// one into l instead and returns created=false.
 	CreateListing(ctx context.Context, l *Listing) (created bool, err error)
 	FindListing(ctx context.Context, tenantID, id string) (*Listing, error)
+	// FindListingsByID returns the tenant's listings with those ids, in
+	// their order, in one query: a dedup check reads all its candidates,
+	// and one round trip costs less than one each. ENOTFOUND names the
+	// first id not found.
+	FindListingsByID(ctx context.Context, tenantID string, ids []string) ([]*Listing, error)
 	// FindListingByKey returns the tenant's listing with that idempotency
 	// key, or ENOTFOUND. The pipeline asks before it calls the model, so
 	// that re-running an unchanged catalogue costs no calls, from any
@@ -312,4 +317,20 @@ func (l *Listing) CheckStorable() error {
 		errs = append(errs, ErrorFields(err)...)
 	}
 	return Invalid(errs)
+}
+
+// InIDOrder returns ls, the rows a store found for ids, in the order of
+// ids, or ENOTFOUND naming the first id not among them.
+func InIDOrder(ids []string, ls []*Listing) ([]*Listing, error) {
+	byID := make(map[string]*Listing, len(ls))
+	for _, l := range ls {
+		byID[l.ID] = l
+	}
+	out := make([]*Listing, len(ids))
+	for i, id := range ids {
+		if out[i] = byID[id]; out[i] == nil {
+			return nil, Errorf(ENOTFOUND, "listing %q not found", id)
+		}
+	}
+	return out, nil
 }

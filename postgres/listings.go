@@ -154,6 +154,29 @@ func (s *Store) FindListing(ctx context.Context, tenantID, id string) (*listingg
 	return l, nil
 }
 
+func (s *Store) FindListingsByID(ctx context.Context, tenantID string, ids []string) ([]*listinggen.Listing, error) {
+	if len(ids) == 0 {
+		return []*listinggen.Listing{}, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+listingColumns+` FROM listings WHERE tenant_id = $1 AND id = ANY($2)`, tenantID, ids)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	ls := make([]*listinggen.Listing, 0, len(ids))
+	for rows.Next() {
+		l, err := scanListing(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		ls = append(ls, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	return listinggen.InIDOrder(ids, ls)
+}
+
 // FindListingByKey returns the tenant's listing with that idempotency key or
 // ENOTFOUND.
 func (s *Store) FindListingByKey(ctx context.Context, tenantID, key string) (*listinggen.Listing, error) {

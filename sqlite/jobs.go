@@ -143,7 +143,7 @@ func scanJob(row interface{ Scan(...any) error }) (*listinggen.Job, error) {
 }
 
 func (s *Store) FindJob(ctx context.Context, tenantID, id string) (*listinggen.Job, error) {
-	j, err := scanJob(s.reader.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	j, err := scanJob(s.read.QueryRowContext(ctx, qJob, tenantID, id))
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -283,10 +283,11 @@ func scanItem(row interface{ Scan(...any) error }) (*listinggen.JobItem, error) 
 }
 
 func (s *Store) ClaimItem(ctx context.Context, itemID int64, workerID string) (item *listinggen.JobItem, job *listinggen.Job, ok bool, err error) {
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(sqlTx *sql.Tx) error {
+		tx := s.cached(sqlTx)
 		now := formatTime(s.now())
 		var prev listinggen.ItemState
-		if err := tx.QueryRowContext(ctx, `SELECT state FROM job_items WHERE id = ?`, itemID).Scan(&prev); err != nil {
+		if err := tx.QueryRowContext(ctx, qItemState, itemID).Scan(&prev); err != nil {
 			return err
 		}
 		ok = prev == listinggen.ItemQueued || prev == listinggen.ItemRunning
@@ -294,29 +295,27 @@ func (s *Store) ClaimItem(ctx context.Context, itemID int64, workerID string) (i
 			// A running item delivered again is taken over: the earlier
 			// claim is fenced out by the new claim number.
 			rescued := prev == listinggen.ItemRunning
-			if _, err := tx.ExecContext(ctx, `UPDATE job_items SET state = ?, attempts = attempts + 1, claim = claim + 1, worker_id = ?, updated_at = ?,
-				recovered = CASE WHEN ? THEN ? ELSE recovered END WHERE id = ?`,
+			if _, err := tx.ExecContext(ctx, qClaimItem,
 				listinggen.ItemRunning, workerID, now, rescued, listinggen.RecoveredRescued, itemID); err != nil {
 				return err
 			}
 			if rescued {
-				if err := countRecovered(ctx, tx, listinggen.RecoveredRescued, 1); err != nil {
+				if err := countRecovered(ctx, sqlTx, listinggen.RecoveredRescued, 1); err != nil {
 					return err
 				}
 			}
 		}
 		var err error
-		item, err = scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM job_items i
-			JOIN job_rows r ON r.tenant_id = i.tenant_id AND r.job_id = i.job_id AND r.row_number = i.row_number WHERE i.id = ?`, itemID))
+		item, err = scanItem(tx.QueryRowContext(ctx, qItemByID, itemID))
 		if err != nil {
 			return err
 		}
 		if ok {
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET started_at = coalesce(started_at, ?) WHERE tenant_id = ? AND id = ?`, now, item.TenantID, item.JobID); err != nil {
+			if _, err := tx.ExecContext(ctx, qJobStarted, now, item.TenantID, item.JobID); err != nil {
 				return err
 			}
 		}
-		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND id = ?`, item.TenantID, item.JobID))
+		job, err = scanJob(tx.QueryRowContext(ctx, qJob, item.TenantID, item.JobID))
 		return err
 	})
 	if err != nil {
@@ -324,6 +323,24 @@ func (s *Store) ClaimItem(ctx context.Context, itemID int64, workerID string) (i
 	}
 	return item, job, ok, nil
 }
+
+// The queries a batch item's claim and finish run, prepared once (see
+// stmtCache).
+const (
+	qItemState = `SELECT state FROM job_items WHERE id = ?`
+	qClaimItem = `UPDATE job_items SET state = ?, attempts = attempts + 1, claim = claim + 1, worker_id = ?, updated_at = ?,
+		recovered = CASE WHEN ? THEN ? ELSE recovered END WHERE id = ?`
+	qItemByID = `SELECT ` + itemColumns + ` FROM job_items i
+		JOIN job_rows r ON r.tenant_id = i.tenant_id AND r.job_id = i.job_id AND r.row_number = i.row_number WHERE i.id = ?`
+	qJobStarted = `UPDATE jobs SET started_at = coalesce(started_at, ?) WHERE tenant_id = ? AND id = ?`
+	qJob        = `SELECT ` + jobColumns + ` FROM jobs WHERE tenant_id = ? AND id = ?`
+	qFinishItem = `UPDATE job_items SET state = ?, listing_id = ?, error = ?, prompt_tokens = ?, completion_tokens = ?,
+		cost_usd = ?, updated_at = ? WHERE id = ? AND state = ? AND claim = ? RETURNING tenant_id, job_id`
+	qJobUsage = `UPDATE jobs SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
+		cost_usd = cost_usd + ? WHERE tenant_id = ? AND id = ?`
+	qCompleteIfDone = `UPDATE jobs SET state = ?, finished_at = ? WHERE tenant_id = ? AND id = ? AND state = ?
+		AND NOT EXISTS (SELECT 1 FROM job_items WHERE job_id = ? AND state IN (?, ?))`
+)
 
 // errClaimLost is what FinishItem and ReleaseItem answer when the item is
 // no longer running under the claim they were given.
@@ -335,11 +352,11 @@ func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 	if !it.State.Final() {
 		return listinggen.Errorf(listinggen.EINVALID, "FinishItem needs a final state, got %s", it.State)
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(sqlTx *sql.Tx) error {
+		tx := s.cached(sqlTx)
 		now := s.now()
 		var tenant, jobID string
-		err := tx.QueryRowContext(ctx, `UPDATE job_items SET state = ?, listing_id = ?, error = ?, prompt_tokens = ?, completion_tokens = ?,
-			cost_usd = ?, updated_at = ? WHERE id = ? AND state = ? AND claim = ? RETURNING tenant_id, job_id`,
+		err := tx.QueryRowContext(ctx, qFinishItem,
 			it.State, it.ListingID, it.Error, it.PromptTokens, it.CompletionTokens, it.CostUSD, formatTime(now), it.ID, listinggen.ItemRunning, it.Claim).Scan(&tenant, &jobID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errClaimLost(it.ID)
@@ -347,8 +364,7 @@ func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
-			cost_usd = cost_usd + ? WHERE tenant_id = ? AND id = ?`, it.PromptTokens, it.CompletionTokens, it.CostUSD, tenant, jobID); err != nil {
+		if _, err := tx.ExecContext(ctx, qJobUsage, it.PromptTokens, it.CompletionTokens, it.CostUSD, tenant, jobID); err != nil {
 			return err
 		}
 		return completeIfDone(ctx, tx, tenant, jobID, formatTime(now))
@@ -357,9 +373,8 @@ func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 
 // completeIfDone marks a running job completed when none of its items is
 // queued or running.
-func completeIfDone(ctx context.Context, tx *sql.Tx, tenant, jobID, now string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, finished_at = ? WHERE tenant_id = ? AND id = ? AND state = ?
-		AND NOT EXISTS (SELECT 1 FROM job_items WHERE job_id = ? AND state IN (?, ?))`,
+func completeIfDone(ctx context.Context, tx querier, tenant, jobID, now string) error {
+	_, err := tx.ExecContext(ctx, qCompleteIfDone,
 		listinggen.JobCompleted, now, tenant, jobID, listinggen.JobRunning, jobID, listinggen.ItemQueued, listinggen.ItemRunning)
 	return err
 }

@@ -33,7 +33,7 @@ func (s *Store) CreateListing(ctx context.Context, l *listinggen.Listing) (bool,
 	var got *listinggen.Listing
 	created := false
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		w, err := newListingWriter(ctx, tx)
+		w, err := s.newListingWriter(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func (s *Store) CreateListings(ctx context.Context, ls []*listinggen.Listing) (c
 	got := make([]*listinggen.Listing, len(ls))
 	created = make([]bool, len(ls))
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		w, err := newListingWriter(ctx, tx)
+		w, err := s.newListingWriter(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -135,18 +135,29 @@ func (s *Store) prepareCreate(l *listinggen.Listing) (*listinggen.Listing, []byt
 // listing.
 type listingWriter struct {
 	tx    *sql.Tx
+	q     cachedTx
 	stmt  *sql.Stmt
 	shops map[[2]string]bool // shops found in this transaction
 }
 
-func newListingWriter(ctx context.Context, tx *sql.Tx) (*listingWriter, error) {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO listings (`+listingColumns+`, change_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+nextChangeSeq+`)
-		ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`)
-	if err != nil {
-		return nil, err
-	}
-	return &listingWriter{tx: tx, stmt: stmt, shops: map[[2]string]bool{}}, nil
+// The queries creating and finding a listing run, prepared once (see
+// stmtCache).
+const (
+	qInsertListing = `INSERT INTO listings (` + listingColumns + `, change_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ` + nextChangeSeq + `)
+		ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`
+	qShopExists   = `SELECT count(*) FROM shops WHERE tenant_id = ? AND id = ?`
+	qListing      = `SELECT ` + listingColumns + ` FROM listings WHERE tenant_id = ? AND id = ?`
+	qListingByKey = `SELECT ` + listingColumns + ` FROM listings WHERE tenant_id = ? AND idempotency_key = ?`
+	// qListingsByID takes the ids as a JSON array, so that its text, and
+	// so its prepared statement, is the same for any number of them.
+	qListingsByID = `SELECT ` + listingColumns + ` FROM listings WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`
+)
+
+func (s *Store) newListingWriter(ctx context.Context, tx *sql.Tx) (*listingWriter, error) {
+	q := s.cached(tx)
+	stmt := q.stmt(ctx, qInsertListing)
+	return &listingWriter{tx: tx, q: q, stmt: stmt, shops: map[[2]string]bool{}}, nil
 }
 
 func (w *listingWriter) close() { w.stmt.Close() }
@@ -157,7 +168,7 @@ func (w *listingWriter) insert(ctx context.Context, fresh *listinggen.Listing, b
 	key := [2]string{fresh.TenantID, fresh.ShopID}
 	if !w.shops[key] {
 		var n int
-		if err := w.tx.QueryRowContext(ctx, `SELECT count(*) FROM shops WHERE tenant_id = ? AND id = ?`, fresh.TenantID, fresh.ShopID).Scan(&n); err != nil {
+		if err := w.q.QueryRowContext(ctx, qShopExists, fresh.TenantID, fresh.ShopID).Scan(&n); err != nil {
 			return nil, false, err
 		} else if n == 0 {
 			return nil, false, listinggen.Errorf(listinggen.ENOTFOUND, "shop %q not found", fresh.ShopID)
@@ -206,17 +217,44 @@ func scanListing(row interface{ Scan(...any) error }) (*listinggen.Listing, erro
 
 // FindListing returns the tenant's listing or ENOTFOUND.
 func (s *Store) FindListing(ctx context.Context, tenantID, id string) (*listinggen.Listing, error) {
-	l, err := scanListing(s.reader.QueryRowContext(ctx, `SELECT `+listingColumns+` FROM listings WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	l, err := scanListing(s.read.QueryRowContext(ctx, qListing, tenantID, id))
 	if err == sql.ErrNoRows {
 		return nil, listinggen.Errorf(listinggen.ENOTFOUND, "listing %q not found", id)
 	}
 	return l, translate(err)
 }
 
+func (s *Store) FindListingsByID(ctx context.Context, tenantID string, ids []string) ([]*listinggen.Listing, error) {
+	if len(ids) == 0 {
+		return []*listinggen.Listing{}, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, qListingsByID, tenantID, string(list))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	ls := make([]*listinggen.Listing, 0, len(ids))
+	for rows.Next() {
+		l, err := scanListing(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		ls = append(ls, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	return listinggen.InIDOrder(ids, ls)
+}
+
 // FindListingByKey returns the tenant's listing with that idempotency key or
 // ENOTFOUND.
 func (s *Store) FindListingByKey(ctx context.Context, tenantID, key string) (*listinggen.Listing, error) {
-	l, err := scanListing(s.reader.QueryRowContext(ctx, `SELECT `+listingColumns+` FROM listings WHERE tenant_id = ? AND idempotency_key = ?`, tenantID, key))
+	l, err := scanListing(s.read.QueryRowContext(ctx, qListingByKey, tenantID, key))
 	if err == sql.ErrNoRows {
 		return nil, listinggen.Errorf(listinggen.ENOTFOUND, "no listing with that idempotency key")
 	}

@@ -134,8 +134,11 @@ func scanShop(row interface{ Scan(...any) error }) (*listinggen.Shop, error) {
 }
 
 // FindShop returns the tenant's shop or ENOTFOUND.
+// qShop is FindShop's query, which every batch item runs (see stmtCache).
+const qShop = `SELECT ` + shopColumns + ` FROM shops WHERE tenant_id = ? AND id = ?`
+
 func (s *Store) FindShop(ctx context.Context, tenantID, id string) (*listinggen.Shop, error) {
-	row := s.reader.QueryRowContext(ctx, `SELECT `+shopColumns+` FROM shops WHERE tenant_id = ? AND id = ?`, tenantID, id)
+	row := s.read.QueryRowContext(ctx, qShop, tenantID, id)
 	sh, err := scanShop(row)
 	if err == sql.ErrNoRows {
 		return nil, listinggen.Errorf(listinggen.ENOTFOUND, "shop %q not found", id)

@@ -84,7 +84,21 @@ type Store struct {
 	newID  func() string
 	// vectors is nil when Config.VectorCacheBytes is 0.
 	vectors *vectorcache.Cache
+	// commits groups concurrent write transactions into one commit.
+	commits groupCommit
+	// writes holds writeQueries prepared on the writer; read prepares the
+	// reads of the per-item path on the reader pool as they are first run.
+	writes *stmtCache
+	read   cachedDB
 }
+
+// writeQueries are the writes every batch item makes, prepared when the
+// store opens (see stmtCache).
+var writeQueries = []string{qItemState, qClaimItem, qItemByID, qJobStarted, qJob, qFinishItem, qJobUsage, qCompleteIfDone,
+	qInsertListing, qShopExists}
+
+// cached runs tx's queries on the writer's prepared statements.
+func (s *Store) cached(tx *sql.Tx) cachedTx { return cachedTx{tx: tx, c: s.writes} }
 
 var _ listinggen.Store = (*Store)(nil)
 
@@ -116,7 +130,10 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, newID func() st
 		return nil, err
 	}
 	reader.SetMaxOpenConns(cfg.MaxReaders)
-	s := &Store{writer: writer, reader: reader, now: now, newID: newID}
+	// Idle readers stay open: closing one drops its page cache and its
+	// prepared statements, which the next read pays for again.
+	reader.SetMaxIdleConns(cfg.MaxReaders)
+	s := &Store{writer: writer, reader: reader, now: now, newID: newID, writes: newStmtCache(writer), read: cachedDB{newStmtCache(reader)}}
 	if cfg.VectorCacheBytes > 0 {
 		dir := cfg.VectorCacheDir
 		if dir == "" {
@@ -128,11 +145,19 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, newID func() st
 		s.Close()
 		return nil, err
 	}
+	for _, q := range writeQueries {
+		if _, err := s.writes.prepare(ctx, q); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+	}
 	return s, nil
 }
 
 // Close closes both pools and the vector cache's file.
 func (s *Store) Close() error {
+	s.writes.close()
+	s.read.c.close()
 	return errors.Join(s.writer.Close(), s.reader.Close(), s.vectors.Close())
 }
 
@@ -187,15 +212,7 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return translate(err)
-	}
-	return translate(tx.Commit())
+	return s.commits.do(ctx, s.writer, fn)
 }
 
 // translate maps driver errors to listinggen errors once, at the edge.

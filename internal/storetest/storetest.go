@@ -141,6 +141,19 @@ func testListingCRUD(t *testing.T, s listinggen.Store) {
 	}
 	_, err = s.FindListing(ctx, "t1", "missing")
 	wantCode(t, err, listinggen.ENOTFOUND)
+	// Many at once: in the order asked, the tenant's only, all or none.
+	m := mustCreate(t, s, newListing("t1", sh.ID, "p3", "复古印花半身裙"))
+	both, err := s.FindListingsByID(ctx, "t1", []string{m.ID, l.ID})
+	if err != nil || len(both) != 2 || both[0].ID != m.ID || both[1].ID != l.ID || both[1].Copy.Title != l.Copy.Title || len(both[0].Embedding) != len(m.Embedding) {
+		t.Fatalf("FindListingsByID = %+v, %v", both, err)
+	}
+	if none, err := s.FindListingsByID(ctx, "t1", nil); err != nil || none == nil || len(none) != 0 {
+		t.Fatalf("FindListingsByID(none) = %v, %v", none, err)
+	}
+	_, err = s.FindListingsByID(ctx, "t1", []string{l.ID, "missing"})
+	wantCode(t, err, listinggen.ENOTFOUND)
+	_, err = s.FindListingsByID(ctx, "t2", []string{l.ID})
+	wantCode(t, err, listinggen.ENOTFOUND)
 	_, err = s.CreateListing(ctx, newListing("t1", "no-such-shop", "p2", "x"))
 	wantCode(t, err, listinggen.ENOTFOUND)
 }

@@ -2,11 +2,9 @@ package dedup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/listinggen/listinggen"
 )
@@ -16,7 +14,7 @@ import (
 type Store interface {
 	SimilarListings(ctx context.Context, tenantID string, q listinggen.SimilarQuery) ([]listinggen.SimilarListing, error)
 	listinggen.ImageHashSearcher
-	FindListing(ctx context.Context, tenantID, id string) (*listinggen.Listing, error)
+	FindListingsByID(ctx context.Context, tenantID string, ids []string) ([]*listinggen.Listing, error)
 	FindListings(ctx context.Context, tenantID string, filter listinggen.ListingFilter) (listinggen.Page[*listinggen.Listing], error)
 	FindShop(ctx context.Context, tenantID, id string) (*listinggen.Shop, error)
 }
@@ -127,7 +125,7 @@ func (v *Verified) Check(ctx context.Context, q VerifiedQuery) (listinggen.Dedup
 			}
 		}
 	}
-	cands, err := v.load(ctx, q.TenantID, ids)
+	cands, err := v.Store.FindListingsByID(ctx, q.TenantID, ids)
 	if err != nil {
 		return report, err
 	}
@@ -170,19 +168,6 @@ func (v *Verified) Check(ctx context.Context, q VerifiedQuery) (listinggen.Dedup
 		report.Reasons = []string{fmt.Sprintf("%s of listing %s (%s): %s", top.Verdict, top.ListingID, kindPhrase(top.Kind), strings.Join(top.Reasons, "; "))}
 	}
 	return report, nil
-}
-
-// load reads the candidates concurrently: each is a point read, and the
-// stores serve reads in parallel.
-func (v *Verified) load(ctx context.Context, tenantID string, ids []string) ([]*listinggen.Listing, error) {
-	out := make([]*listinggen.Listing, len(ids))
-	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Go(func() { out[i], errs[i] = v.Store.FindListing(ctx, tenantID, id) })
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
 }
 
 // SameProductTitles returns the titles of q.ProductID's listings in q's
