@@ -14,6 +14,7 @@ import (
 	"golang.org/x/image/webp"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/images/jpegscale"
 )
 
 // Limits bound what Decode accepts. They are checked from the file header,
@@ -59,6 +60,13 @@ type Source struct {
 	// of the luma resolution, or have zero width for a grey image.
 	y, cb, cr plane
 	cdx, cdy  int
+	// storedW and storedH are the file's full size in stored orientation;
+	// the planes hold it at 1/denom scale, where the last row and column
+	// may be partly padding (see jpegscale.Decode). Regions are laid out
+	// at full size and divided by denom, so that the variants' sizes do
+	// not depend on the scale the file was decoded at.
+	storedW, storedH int
+	denom            int
 }
 
 // hasChroma reports whether the image has colour planes.
@@ -73,10 +81,10 @@ func Decode(data []byte, lim Limits) (*Source, error) {
 	return decode(data, lim, nil)
 }
 
-// DecodeFor is Decode for making the variants vs. The standard library's
-// JPEG decoder has no scaled (shrink-on-load) decoding, so every image is
-// decoded at full size; the variants are kept as a parameter so that a
-// scaled decoder can be added here without changing callers.
+// DecodeFor is Decode for making the variants vs: a JPEG much larger than
+// every variant is decoded at 1/2, 1/4 or 1/8 scale in its inverse DCT
+// (shrink-on-load, see shrinkDenom), which saves most of the decoding and
+// resampling work and memory. Width and Height stay the file's own.
 func DecodeFor(data []byte, lim Limits, vs []VariantSpec) (*Source, error) {
 	return decode(data, lim, vs)
 }
@@ -108,9 +116,15 @@ func decode(data []byte, lim Limits, vs []VariantSpec) (*Source, error) {
 			"the image is %d×%d pixels (%.1f megapixels), more than the limit of %.1f megapixels",
 			cfg.Width, cfg.Height, float64(px)/1e6, float64(lim.MaxPixels)/1e6)
 	}
-	s := &Source{Format: format, Orientation: readOrientation(data, format), Width: cfg.Width, Height: cfg.Height}
+	o, denom := readOrientation(data, format), 1
 	err = catchPanic(format, func() error {
 		var err error
+		if format == FormatJPEG {
+			d := shrinkDenom(cfg.Width, cfg.Height, o, vs)
+			img, denom, err = jpegscale.Options{MaxPixels: lim.MaxPixels, MaxBytes: lim.MaxBytes}.
+				DecodeBytes(data, (cfg.Width+d-1)/d, (cfg.Height+d-1)/d)
+			return err
+		}
 		img, err = decodeImage(format, data)
 		return err
 	})
@@ -125,14 +139,21 @@ func decode(data []byte, lim Limits, vs []VariantSpec) (*Source, error) {
 		img = screen
 	}
 	b := img.Bounds()
-	if b.Empty() || b.Dx() > cfg.Width || b.Dy() > cfg.Height || b.Dx() < cfg.Width || b.Dy() < cfg.Height {
+	if b.Empty() || b.Dx() != (cfg.Width+denom-1)/denom || b.Dy() != (cfg.Height+denom-1)/denom {
 		return nil, listinggen.Errorf(listinggen.EINVALID, "the %s image decoded to unexpected dimensions", format)
 	}
+	return newSource(format, o, img, cfg.Width, cfg.Height, denom), nil
+}
+
+// newSource wraps the pixels of a w×h file in stored orientation o,
+// decoded at 1/denom scale.
+func newSource(f Format, o Orientation, img image.Image, w, h, denom int) *Source {
+	s := &Source{Format: f, Orientation: o, Width: w, Height: h, storedW: w, storedH: h, denom: denom}
 	s.y, s.cb, s.cr, s.cdx, s.cdy = toPlanes(img)
-	if s.Orientation.swapsAxes() {
-		s.Width, s.Height = s.Height, s.Width
+	if o.swapsAxes() {
+		s.Width, s.Height = h, w
 	}
-	return s, nil
+	return s
 }
 
 func decodeConfig(f Format, data []byte) (image.Config, error) {
@@ -148,6 +169,35 @@ func decodeConfig(f Format, data []byte) (image.Config, error) {
 		return webp.DecodeConfig(r)
 	}
 	return image.Config{}, fmt.Errorf("unsupported format %q", f)
+}
+
+// shrinkDenom returns the scale denominator (1, 2, 4 or 8) at which a w×h
+// JPEG (stored orientation o) is decoded for variants vs: the largest that
+// is no more than the box pre-shrink the resampler would apply for every
+// variant (boxFactor). A scaled decode is a box average of the full one,
+// so the variants come out as they would from a full decode, within
+// rounding. Without variants the file is decoded at full size.
+func shrinkDenom(w, h int, o Orientation, vs []VariantSpec) int {
+	if len(vs) == 0 {
+		return 1
+	}
+	k := 8
+	for _, v := range vs {
+		g, err := layout(w, h, o, v)
+		if err != nil {
+			return 1 // Render reports it
+		}
+		tw, th := g.contentW, g.contentH
+		if o.swapsAxes() {
+			tw, th = th, tw
+		}
+		k = min(k, boxFactor((g.region.x1-g.region.x0)/float64(tw)), boxFactor((g.region.y1-g.region.y0)/float64(th)))
+	}
+	d := 1
+	for d*2 <= k {
+		d *= 2
+	}
+	return d
 }
 
 // decodeImage calls the format's decoder directly: image.Decode would also
@@ -172,11 +222,13 @@ func decodeImage(f Format, data []byte) (image.Image, error) {
 func catchPanic(f Format, fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = listinggen.WrapError(listinggen.EINVALID, fmt.Errorf("decoder panic: %v", p),
-				"the %s image is corrupt (the decoder failed)", f)
+			err = corrupt(f, fmt.Errorf("decoder panic: %v", p))
 		}
 	}()
 	if err := fn(); err != nil {
+		if errors.Is(err, jpegscale.ErrPanic) {
+			return corrupt(f, err)
+		}
 		msg := err.Error()
 		if len(msg) > 120 {
 			msg = msg[:120]
@@ -184,6 +236,12 @@ func catchPanic(f Format, fn func() error) (err error) {
 		return listinggen.WrapError(listinggen.EINVALID, err, "the %s image is invalid or truncated: %s", f, msg)
 	}
 	return nil
+}
+
+// corrupt is the error for a decoder that failed: the cause is kept for
+// the logs, not shown.
+func corrupt(f Format, cause error) error {
+	return listinggen.WrapError(listinggen.EINVALID, cause, "the %s image is corrupt (the decoder failed)", f)
 }
 
 // toPlanes returns Y, Cb, Cr planes for img with transparency flattened on

@@ -3,6 +3,7 @@ package images
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/color/palette"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/images/jpegscale"
 )
 
 // TestDecodeRefusesPixelBombsWithoutAllocating: files a few dozen bytes
@@ -99,13 +101,18 @@ func TestDecodeRefusesBadFiles(t *testing.T) {
 
 func TestDecoderPanicBecomesAnError(t *testing.T) {
 	t.Parallel()
-	err := catchPanic(FormatPNG, func() error { panic("index out of range") })
-	wantCode(t, err, listinggen.EINVALID)
-	if !strings.Contains(listinggen.ErrorMessage(err), "corrupt") || strings.Contains(listinggen.ErrorMessage(err), "index out of range") {
-		t.Fatalf("message %q: want a clear reason without internals", listinggen.ErrorMessage(err))
-	}
-	if !strings.Contains(err.Error(), "index out of range") {
-		t.Fatalf("the panic value is not kept for the logs: %v", err)
+	for name, fn := range map[string]func() error{
+		"panic":                        func() error { panic("index out of range") },
+		"panic recovered by jpegscale": func() error { return fmt.Errorf("%w: index out of range", jpegscale.ErrPanic) },
+	} {
+		err := catchPanic(FormatJPEG, fn)
+		wantCode(t, err, listinggen.EINVALID)
+		if !strings.Contains(listinggen.ErrorMessage(err), "corrupt") || strings.Contains(listinggen.ErrorMessage(err), "index out of range") {
+			t.Fatalf("%s: message %q: want a clear reason without internals", name, listinggen.ErrorMessage(err))
+		}
+		if !strings.Contains(err.Error(), "index out of range") {
+			t.Fatalf("%s: the panic value is not kept for the logs: %v", name, err)
+		}
 	}
 }
 

@@ -58,9 +58,19 @@ var phashCos = func() (c [8][phashSize]float64) {
 // area-averaged to 32×32, transformed with a 2-D DCT, and each of the 8×8
 // lowest-frequency coefficients becomes a bit: set when it is above their
 // median (the DC term excluded from the median).
+//
+// The area average is a box average over whole full-size pixels (the same
+// boxes whatever scale the source was decoded at, see boxAverage) followed
+// by a linear filter, so a photo decoded at a reduced scale hashes as its
+// full decode does: the hash is compared with hashes stored before.
 func (s *Source) PHash() PHash {
-	full := rect{0, 0, float64(s.y.w), float64(s.y.h)}
-	small := orient(resample(s.y, full, phashSize, phashSize, imaging.Linear), s.Orientation)
+	fw, fh := s.storedW, s.storedH
+	kx, ky := boxFactor(float64(fw)/phashSize), boxFactor(float64(fh)/phashSize)
+	box := boxAverage(s.y, s.denom, fw, fh, kx, ky)
+	small := newPlane(phashSize, phashSize)
+	convolve(small, box, rect{0, 0, float64(fw) / float64(kx), float64(fh) / float64(ky)}, imaging.Linear)
+	putPlane(box)
+	small = orient(small, s.Orientation)
 	// Rows first: tmp[y][u] = Σx px[y][x]·cos[u][x].
 	var tmp [phashSize][8]float64
 	for y := 0; y < phashSize; y++ {

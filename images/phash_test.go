@@ -117,3 +117,42 @@ func TestPHashText(t *testing.T) {
 		t.Fatal("Distance")
 	}
 }
+
+// TestPHashUnchanged: the hashes of the test photos are the ones the
+// image/jpeg full-size decode gave before shrink-on-load, however the
+// photo is decoded now (listings store hashes, and duplicate detection
+// compares new hashes with stored ones): full size, for Douyin's variants
+// (1/2 scale for the 3000×2000 photo), and for a thumbnail alone (1/4 or
+// 1/8).
+func TestPHashUnchanged(t *testing.T) {
+	t.Parallel()
+	stored := map[string]string{
+		"chelsea-alpha.webp":               "b15fe6465121175e",
+		"chelsea-small.webp":               "b15fe6465121175e",
+		"chelsea.png":                      "b15fe6465121175e",
+		"motorcycle_left.png":              "c507c66b9370a877",
+		"motorcycle_right.png":             "d507c36b9178aa53",
+		"rocket.jpg":                       "c0371bec1be51267",
+		"large/astronaut-1500.jpg":         "c2924c5532bddfc8",
+		"large/chelsea-1500.jpg":           "b15fe6465121175e",
+		"large/coffee-1500.jpg":            "bb8320376c0f3637",
+		"large/coffee-3000x2000.jpg":       "bb8320376c0f3637",
+		"large/hubble_deep_field-1500.jpg": "84cc4f96ba4d233e",
+		"large/motorcycle_left-1500.jpg":   "c507c66b9370aa73",
+		"large/rocket-1500.jpg":            "c8371bec1be51263",
+	}
+	douyin := Variants(profileSpec(t, "douyin").ForCategory("女装/连衣裙"), DefaultRenderConfig())
+	thumb := []VariantSpec{{Name: VariantThumb, Width: 240, Height: 240, Fit: FitPad}}
+	for name, want := range stored {
+		data := readTestdata(t, name)
+		for _, vs := range [][]VariantSpec{nil, douyin, thumb} {
+			src, err := DecodeFor(data, DefaultLimits(), vs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := src.PHash().String(); got != want {
+				t.Errorf("%s decoded at 1/%d: pHash %s, stored %s", name, src.denom, got, want)
+			}
+		}
+	}
+}

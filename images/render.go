@@ -161,8 +161,13 @@ type geometry struct {
 	scale              float64
 }
 
+// geometry lays v out at the source's full size and maps the region onto
+// the planes, which may be scaled down.
 func (s *Source) geometry(v VariantSpec) (geometry, error) {
-	return layout(s.y.w, s.y.h, s.Orientation, v)
+	g, err := layout(s.storedW, s.storedH, s.Orientation, v)
+	f := 1 / float64(s.denom)
+	g.region = g.region.scale(f, f)
+	return g, err
 }
 
 // layout places variant v for a source whose pixels are sw×sh in stored

@@ -107,8 +107,7 @@ func TestRenderDetailWidthBounds(t *testing.T) {
 		{600, 3000, 480, 1500},  // too tall and then too narrow: 300 wide padded to 480
 	}
 	for _, c := range cases {
-		src := &Source{Width: c.w, Height: c.h, Orientation: OrientNormal}
-		src.y = plane{w: c.w, h: c.h}
+		src := &Source{Width: c.w, Height: c.h, Orientation: OrientNormal, storedW: c.w, storedH: c.h, denom: 1}
 		g, err := src.geometry(d)
 		if err != nil {
 			t.Fatal(err)
@@ -231,8 +230,7 @@ func TestResizeDoesNotAlias(t *testing.T) {
 				}
 			}
 		}
-		src := &Source{Format: FormatPNG, Width: m.Rect.Dx(), Height: m.Rect.Dy(), Orientation: OrientNormal}
-		src.y, src.cb, src.cr, src.cdx, src.cdy = toPlanes(m)
+		src := newSource(FormatPNG, OrientNormal, m, m.Rect.Dx(), m.Rect.Dy(), 1)
 		c := DefaultRenderConfig()
 		c.Quality = 100
 		vs, err := Render(src, []VariantSpec{{Name: "main", Width: 800, Height: 800}}, c)

@@ -209,20 +209,64 @@ func clamp8(v int32) uint8 {
 	return uint8(min(max(v, 0), 255)) // branch-free (CMOV)
 }
 
-// resample maps region r of src onto a new dw×dh plane with filter f,
-// box pre-shrinking first when the reduction is large.
-func resample(src plane, r rect, dw, dh int, f imaging.ResampleFilter) plane {
-	dst := newPlane(dw, dh)
-	sx := (r.x1 - r.x0) / float64(dw)
-	sy := (r.y1 - r.y0) / float64(dh)
-	if kx, ky := boxFactor(sx), boxFactor(sy); kx > 1 || ky > 1 {
-		small := boxShrink(src, kx, ky)
-		convolve(dst, small, r.scale(1/float64(kx), 1/float64(ky)), f)
-		putPlane(small)
-		return dst
+// boxAverage returns the kx×ky box average (as boxShrink computes it) of
+// a w×h image whose pixels src holds at 1/d scale, each sample the mean of
+// the d×d full-size ones it covers (a shrink-on-load decode). A box that
+// cuts through a sample takes the part it covers, counting that sample's
+// full-size pixels as equal; so with d dividing kx and ky, and at d = 1,
+// the result is the box average of the full-size image itself. The
+// perceptual hash uses it to see the same averages whatever scale the
+// image was decoded at.
+func boxAverage(src plane, d, w, h, kx, ky int) plane {
+	ow, oh := (w+kx-1)/kx, (h+ky-1)/ky
+	xs, ys := boxTaps(w, kx, d, src.w), boxTaps(h, ky, d, src.h)
+	dst := getPlane(ow, oh)
+	acc := make([]uint32, src.w)
+	for oy := 0; oy < oh; oy++ {
+		clear(acc)
+		ny := uint32(0)
+		for t, wt := range ys.w[oy*ys.n : oy*ys.n+ys.n] {
+			if wt == 0 {
+				continue
+			}
+			ny += uint32(wt)
+			row := src.row(ys.start[oy] + t)
+			for x, v := range row {
+				acc[x] += uint32(wt) * uint32(v)
+			}
+		}
+		out := dst.row(oy)
+		for ox := range out {
+			var sum, nx uint32
+			for t, wt := range xs.w[ox*xs.n : ox*xs.n+xs.n] {
+				sum += uint32(wt) * acc[xs.start[ox]+t]
+				nx += uint32(wt)
+			}
+			n := nx * ny
+			out[ox] = uint8((sum + n/2) / n)
+		}
 	}
-	convolve(dst, src, r, f)
 	return dst
+}
+
+// boxTaps lays out boxes of k full-size samples along a line of length
+// full-size samples held as n samples at 1/d scale: box i covers [i·k,
+// min((i+1)·k, length)), and the weight of a scaled sample is how many of
+// its d full-size samples fall in the box.
+func boxTaps(length, k, d, n int) weights {
+	boxes := (length + k - 1) / k
+	taps := (k+d-2)/d + 1 // the most scaled samples a box can touch
+	taps = min(taps, n)
+	ws := weights{n: taps, start: make([]int, boxes), w: make([]int32, boxes*taps)}
+	for i := range boxes {
+		a, b := i*k, min((i+1)*k, length)
+		start := min(a/d, n-taps)
+		ws.start[i] = start
+		for j := a / d; j*d < b; j++ {
+			ws.w[i*taps+j-start] = int32(min(b, (j+1)*d) - max(a, j*d))
+		}
+	}
+	return ws
 }
 
 // convolve is the separable filter step from region r of src to all of

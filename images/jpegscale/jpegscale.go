@@ -130,13 +130,18 @@ func (o Options) Decode(r io.Reader, minW, minH int) (image.Image, int, error) {
 	return o.DecodeBytes(data, minW, minH)
 }
 
+// ErrPanic is wrapped by the error returned when a decoder panicked: a bug
+// rather than a bad file, which a caller may want to tell apart (and keep
+// the panic's text out of a message shown to users).
+var ErrPanic = errors.New("jpegscale: decoder panic")
+
 // DecodeBytes is the package's DecodeBytes with the limits of o. A panic
-// inside a decoder, which would be a bug, is returned as an error rather
-// than taking the caller down.
+// inside a decoder, which would be a bug, is returned as an error wrapping
+// ErrPanic rather than taking the caller down.
 func (o Options) DecodeBytes(data []byte, minW, minH int) (img image.Image, denom int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			img, denom, err = nil, 0, fmt.Errorf("jpegscale: decoder panic: %v", p)
+			img, denom, err = nil, 0, fmt.Errorf("%w: %v", ErrPanic, p)
 		}
 	}()
 	return decodeBytes(data, minW, minH, o.maxPixels())
