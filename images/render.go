@@ -6,12 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"image"
-	"image/jpeg"
 	"math"
 
 	"github.com/disintegration/imaging"
 
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/images/jpegenc"
 )
 
 // RenderConfig says how variants are made.
@@ -109,7 +109,7 @@ func Render(src *Source, vs []VariantSpec, c RenderConfig) ([]Variant, error) {
 	cache := &shrinkCache{}
 	defer cache.release()
 	out := make([]Variant, 0, len(vs))
-	var buf bytes.Buffer
+	var buf []byte
 	for _, v := range vs {
 		img, err := src.render(v, c, cache)
 		if err != nil {
@@ -130,21 +130,22 @@ func Render(src *Source, vs []VariantSpec, c RenderConfig) ([]Variant, error) {
 }
 
 // encodeJPEG encodes at c.Quality, stepping down until the file fits
-// v.MaxBytes, and returns a copy of the bytes.
-func encodeJPEG(buf *bytes.Buffer, img image.Image, v VariantSpec, c RenderConfig) ([]byte, int, error) {
+// v.MaxBytes, and returns a copy of the bytes. *buf is scratch space kept
+// between calls.
+func encodeJPEG(buf *[]byte, img *image.YCbCr, v VariantSpec, c RenderConfig) ([]byte, int, error) {
 	q := c.Quality
 	for {
-		buf.Reset()
-		if err := jpeg.Encode(buf, img, &jpeg.Options{Quality: q}); err != nil {
+		var err error
+		if *buf, err = jpegenc.Append((*buf)[:0], img, q); err != nil {
 			return nil, 0, listinggen.WrapError(listinggen.EINTERNAL, err, "could not encode the %s variant", v.Name)
 		}
-		if v.MaxBytes <= 0 || int64(buf.Len()) <= v.MaxBytes {
-			return bytes.Clone(buf.Bytes()), q, nil
+		if v.MaxBytes <= 0 || int64(len(*buf)) <= v.MaxBytes {
+			return bytes.Clone(*buf), q, nil
 		}
 		if q == c.MinQuality {
 			return nil, 0, listinggen.Errorf(listinggen.ETOOLARGE,
 				"the %s variant is %d bytes at JPEG quality %d, above the limit of %d bytes; quality below %d is refused",
-				v.Name, buf.Len(), q, v.MaxBytes, c.MinQuality)
+				v.Name, len(*buf), q, v.MaxBytes, c.MinQuality)
 		}
 		q = max(q-c.QualityStep, c.MinQuality)
 	}
@@ -228,9 +229,9 @@ func layout(sw, sh int, o Orientation, v VariantSpec) (geometry, error) {
 
 func clampInt(v, lo, hi int) int { return min(max(v, lo), hi) }
 
-// render makes one variant as a 4:4:4 YCbCr image (the JPEG encoder's fast
-// path; it subsamples chroma itself) whose planes come from the buffer
-// pool: release them with releaseYCbCr once encoded.
+// render makes one variant as a 4:4:4 YCbCr image (the JPEG encoder
+// subsamples chroma itself) whose planes come from the buffer pool:
+// release them with releaseYCbCr once encoded.
 func (s *Source) render(v VariantSpec, c RenderConfig, cache *shrinkCache) (*image.YCbCr, error) {
 	g, err := s.geometry(v)
 	if err != nil {
