@@ -305,8 +305,32 @@ func verticalPass(dst, src plane, colLo int, vw weights) {
 			off := (s+k)*src.stride + colLo
 			return src.pix[off : off+w : off+w]
 		}
-		// Taps are applied four, two and one rows at a time, so the
-		// accumulator row is loaded and stored once per four taps.
+		out := dst.row(y)
+		out = out[:len(acc)]
+		switch n {
+		case 4, 8:
+			// The common windows (see makeWeights) go straight to the
+			// output, without the accumulator row.
+			r0, r1, r2, r3 := row(0), row(1), row(2), row(3)
+			r0, r1, r2, r3 = r0[:len(out)], r1[:len(out)], r2[:len(out)], r3[:len(out)]
+			w0, w1, w2, w3 := ws[0], ws[1], ws[2], ws[3]
+			if n == 4 {
+				for x := range out {
+					out[x] = clamp8(w0*int32(r0[x]) + w1*int32(r1[x]) + w2*int32(r2[x]) + w3*int32(r3[x]))
+				}
+				continue
+			}
+			r4, r5, r6, r7 := row(4), row(5), row(6), row(7)
+			r4, r5, r6, r7 = r4[:len(out)], r5[:len(out)], r6[:len(out)], r7[:len(out)]
+			w4, w5, w6, w7 := ws[4], ws[5], ws[6], ws[7]
+			for x := range out {
+				out[x] = clamp8(w0*int32(r0[x]) + w1*int32(r1[x]) + w2*int32(r2[x]) + w3*int32(r3[x]) +
+					w4*int32(r4[x]) + w5*int32(r5[x]) + w6*int32(r6[x]) + w7*int32(r7[x]))
+			}
+			continue
+		}
+		// Other windows apply taps four, two and one rows at a time, so
+		// the accumulator row is loaded and stored once per four taps.
 		k := 0
 		clear(acc)
 		for ; k+3 < n; k += 4 {
@@ -333,8 +357,6 @@ func verticalPass(dst, src plane, colLo int, vw weights) {
 				acc[x] += w0 * int32(r0[x])
 			}
 		}
-		out := dst.row(y)
-		out = out[:len(acc)]
 		for x, v := range acc {
 			out[x] = clamp8(v)
 		}
