@@ -153,12 +153,14 @@ func encodeJPEG(buf *[]byte, img *image.YCbCr, v VariantSpec, c RenderConfig) ([
 
 // geometry is where a variant's content goes: the canvas size, the content
 // size and offset on it (display orientation), and the source region
-// (stored orientation, luma coordinates).
+// (stored orientation, luma coordinates; shown is the same region in
+// display orientation at full size).
 type geometry struct {
 	canvasW, canvasH   int
 	contentW, contentH int
 	offX, offY         int
 	region             rect
+	shown              rect
 	scale              float64
 }
 
@@ -216,6 +218,7 @@ func layout(sw, sh int, o Orientation, v VariantSpec) (geometry, error) {
 		return g, listinggen.Errorf(listinggen.EINTERNAL, "the %s variant has no size", v.Name)
 	}
 	g.offX, g.offY = (g.canvasW-g.contentW)/2, (g.canvasH-g.contentH)/2
+	g.shown = rect{(ow - rw) / 2, (oh - rh) / 2, (ow + rw) / 2, (oh + rh) / 2}
 	// The region is centred, so in stored orientation it is the same
 	// centred rectangle with the axes swapped when the orientation swaps
 	// them.
@@ -229,9 +232,11 @@ func layout(sw, sh int, o Orientation, v VariantSpec) (geometry, error) {
 
 func clampInt(v, lo, hi int) int { return min(max(v, lo), hi) }
 
-// render makes one variant as a 4:4:4 YCbCr image (the JPEG encoder
-// subsamples chroma itself) whose planes come from the buffer pool:
-// release them with releaseYCbCr once encoded.
+// render makes one variant as a 4:2:0 YCbCr image, the sampling the JPEG
+// encoder writes, whose planes come from the buffer pool: release them
+// with releaseYCbCr once encoded. Chroma is resampled straight to half
+// resolution, a quarter of the samples a full-resolution chroma plane
+// would need.
 func (s *Source) render(v VariantSpec, c RenderConfig, cache *shrinkCache) (*image.YCbCr, error) {
 	g, err := s.geometry(v)
 	if err != nil {
@@ -245,35 +250,96 @@ func (s *Source) render(v VariantSpec, c RenderConfig, cache *shrinkCache) (*ima
 	// The content is resampled straight into its window of the canvas,
 	// and only the margins are painted white (Y=255, Cb=Cr=128 is RGB
 	// white exactly).
-	planes := [3]plane{getPlane(g.canvasW, g.canvasH), getPlane(g.canvasW, g.canvasH), getPlane(g.canvasW, g.canvasH)}
-	fills := [3]byte{255, 128, 128}
-	srcs := [3]plane{s.y, s.cb, s.cr}
-	chroma := g.region.scale(1/float64(s.cdx), 1/float64(s.cdy))
+	y := getPlane(g.canvasW, g.canvasH)
+	s.renderWindow(0, y, g.offX, g.offY, g.contentW, g.contentH, g.region, 255, c.Filter, cache)
+
+	// Chroma: the window of half-resolution samples the content touches.
+	// Where the content starts or ends half-way through a sample, the
+	// window takes in half a sample more of the source's mapping (clamped
+	// at the source's edge by the filter); against a white margin that
+	// sample is then mixed half and half with white, as averaging a
+	// full-resolution plane would. At an odd canvas edge the half sample
+	// lies outside the picture, where a decoder does not show it.
+	x0, y0 := g.offX/2, g.offY/2
+	x1, y1 := (g.offX+g.contentW+1)/2, (g.offY+g.contentH+1)/2
+	cw, ch := (g.canvasW+1)/2, (g.canvasH+1)/2
+	chroma := s.sourceRect(g, 2*x0, 2*y0, 2*x1, 2*y1).scale(1/float64(s.cdx), 1/float64(s.cdy))
+	planes := [2]plane{getPlane(cw, ch), getPlane(cw, ch)}
 	for i, p := range planes {
-		p.fillOutside(g.offX, g.offY, g.contentW, g.contentH, fills[i])
-		win := p.sub(g.offX, g.offY, g.contentW, g.contentH)
-		if i > 0 && !s.hasChroma() {
-			win.fill(128)
+		if !s.hasChroma() {
+			p.fill(128)
 			continue
 		}
-		region := g.region
-		if i > 0 {
-			region = chroma
-		}
-		if !s.Orientation.swapsAxes() && s.Orientation <= OrientNormal {
-			cache.resampleInto(i, win, srcs[i], region, c.Filter)
-			continue
-		}
-		tw, th := g.contentW, g.contentH
-		if s.Orientation.swapsAxes() {
-			tw, th = th, tw
-		}
-		tmp := getPlane(tw, th)
-		cache.resampleInto(i, tmp, srcs[i], region, c.Filter)
-		orientInto(win, tmp, s.Orientation)
-		putPlane(tmp)
+		s.renderWindow(i+1, p, x0, y0, x1-x0, y1-y0, chroma, 128, c.Filter, cache)
+		win := p.sub(x0, y0, x1-x0, y1-y0)
+		right, bottom := g.offX+g.contentW, g.offY+g.contentH
+		win.halfWhite(g.offX%2 == 1, right%2 == 1 && right < g.canvasW, g.offY%2 == 1, bottom%2 == 1 && bottom < g.canvasH)
 	}
-	return ycbcr444(planes[0], planes[1], planes[2]), nil
+	return &image.YCbCr{
+		Y: y.pix, Cb: planes[0].pix, Cr: planes[1].pix,
+		YStride: y.stride, CStride: cw,
+		SubsampleRatio: image.YCbCrSubsampleRatio420,
+		Rect:           image.Rect(0, 0, g.canvasW, g.canvasH),
+	}, nil
+}
+
+// renderWindow fills the w×h window of p at (x, y) from region r (stored
+// orientation) of the source's plane number idx, upright, and paints the
+// rest of p with fill.
+func (s *Source) renderWindow(idx int, p plane, x, y, w, h int, r rect, fill byte, f imaging.ResampleFilter, cache *shrinkCache) {
+	p.fillOutside(x, y, w, h, fill)
+	win := p.sub(x, y, w, h)
+	src := [3]plane{s.y, s.cb, s.cr}[idx]
+	if !s.Orientation.swapsAxes() && s.Orientation <= OrientNormal {
+		cache.resampleInto(idx, win, src, r, f)
+		return
+	}
+	tw, th := w, h
+	if s.Orientation.swapsAxes() {
+		tw, th = th, tw
+	}
+	tmp := getPlane(tw, th)
+	cache.resampleInto(idx, tmp, src, r, f)
+	orientInto(win, tmp, s.Orientation)
+	putPlane(tmp)
+}
+
+// sourceRect returns the region of the source (stored orientation, in
+// units of the luma plane) that canvas window [x0, x1)×[y0, y1) shows, the
+// content's mapping extended past its edges where the window is larger.
+func (s *Source) sourceRect(g geometry, x0, y0, x1, y1 int) rect {
+	sx := (g.shown.x1 - g.shown.x0) / float64(g.contentW)
+	sy := (g.shown.y1 - g.shown.y0) / float64(g.contentH)
+	a0, b0 := g.shown.x0+float64(x0-g.offX)*sx, g.shown.y0+float64(y0-g.offY)*sy
+	a1, b1 := g.shown.x0+float64(x1-g.offX)*sx, g.shown.y0+float64(y1-g.offY)*sy
+	ax, ay := s.toStored(a0, b0)
+	bx, by := s.toStored(a1, b1)
+	f := 1 / float64(s.denom)
+	return rect{min(ax, bx) * f, min(ay, by) * f, max(ax, bx) * f, max(ay, by) * f}
+}
+
+// toStored maps a point of the upright image to the stored one, in
+// full-size continuous coordinates (the inverse of what orientInto does
+// to pixels).
+func (s *Source) toStored(x, y float64) (float64, float64) {
+	sw, sh := float64(s.storedW), float64(s.storedH)
+	switch s.Orientation {
+	case OrientFlipH:
+		return sw - x, y
+	case OrientRotate180:
+		return sw - x, sh - y
+	case OrientFlipV:
+		return x, sh - y
+	case OrientTranspose:
+		return y, x
+	case OrientRotate90:
+		return y, sh - x
+	case OrientTransverse:
+		return sw - y, sh - x
+	case OrientRotate270:
+		return sw - y, x
+	}
+	return x, y
 }
 
 // releaseYCbCr returns the planes of an image made by render to the pool.
@@ -281,15 +347,6 @@ func releaseYCbCr(m *image.YCbCr) {
 	putBuf(m.Y)
 	putBuf(m.Cb)
 	putBuf(m.Cr)
-}
-
-func ycbcr444(y, cb, cr plane) *image.YCbCr {
-	return &image.YCbCr{
-		Y: y.pix, Cb: cb.pix, Cr: cr.pix,
-		YStride: y.stride, CStride: cb.stride,
-		SubsampleRatio: image.YCbCrSubsampleRatio444,
-		Rect:           image.Rect(0, 0, y.w, y.h),
-	}
 }
 
 // shrinkCache keeps the box-shrunk planes of one source so that variants

@@ -311,3 +311,69 @@ func TestRenderConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderChromaAsAveragedFullResolution: render resamples chroma
+// straight to 4:2:0; the result must be what resampling it at full
+// resolution and averaging 2×2 (what the encoder did with 4:4:4 planes)
+// gives, within rounding, in every EXIF orientation and with content
+// edges half-way through a chroma sample (odd offsets and sizes). A
+// sample straddling an odd canvas edge is left out: half of it is outside
+// the picture, where the averaging repeats the last column and render
+// takes the source's next pixels.
+func TestRenderChromaAsAveragedFullResolution(t *testing.T) {
+	t.Parallel()
+	photo, err := imaging.Decode(bytesReader(readTestdata(t, "rocket.jpg")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for o := OrientNormal; o <= OrientRotate270; o++ {
+		stored := photo
+		if o.swapsAxes() {
+			stored = imaging.Rotate90(photo)
+		}
+		src, err := Decode(withExifOrientation(jpegBytes(t, stored, 95), o), DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []VariantSpec{
+			{Name: "main", Width: 801, Height: 801, Fit: FitPad},
+			{Name: "tall", Width: 750, Height: 1000, Fit: FitPad},
+			{Name: "crop", Width: 301, Height: 301, Fit: FitCrop},
+		} {
+			c := DefaultRenderConfig()
+			cache := &shrinkCache{}
+			img, err := src.render(v, c, cache)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, _ := src.geometry(v)
+			chroma := g.region.scale(1/float64(src.cdx), 1/float64(src.cdy))
+			for i, got := range [][]byte{img.Cb, img.Cr} {
+				full := newPlane(g.canvasW, g.canvasH)
+				src.renderWindow(i+1, full, g.offX, g.offY, g.contentW, g.contentH, chroma, 128, c.Filter, cache)
+				var se float64
+				worst := 0
+				for y := 0; y < (g.canvasH+1)/2; y++ {
+					for x := 0; x < (g.canvasW+1)/2; x++ {
+						x1, y1 := 2*x+1, 2*y+1
+						if x1 >= g.canvasW || y1 >= g.canvasH {
+							continue
+						}
+						want := (int(full.pix[2*y*full.stride+2*x]) + int(full.pix[2*y*full.stride+x1]) +
+							int(full.pix[y1*full.stride+2*x]) + int(full.pix[y1*full.stride+x1]) + 2) >> 2
+						d := int(got[y*img.CStride+x]) - want
+						se += float64(d * d)
+						worst = max(worst, d, -d)
+					}
+				}
+				p := 10 * math.Log10(255*255/(se/float64(((g.canvasH+1)/2)*((g.canvasW+1)/2))))
+				if p < 45 || worst > 12 { // a filter's step at a sharp edge moves a sample a few levels
+
+					t.Errorf("orientation %d, %s, plane %d: PSNR %.1f dB, worst sample %d off", o, v.Name, i+1, p, worst)
+				}
+			}
+			releaseYCbCr(img)
+			cache.release()
+		}
+	}
+}

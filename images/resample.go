@@ -54,6 +54,26 @@ func fillBytes(b []byte, v byte) {
 	}
 }
 
+// halfWhite mixes the chosen edge columns and rows of a chroma plane half
+// and half with white's 128: samples that are half margin.
+func (p plane) halfWhite(left, right, top, bottom bool) {
+	mix := func(b *byte) { *b = uint8((uint16(*b) + 128 + 1) >> 1) }
+	for y := 0; y < p.h; y++ {
+		row := p.row(y)
+		if top && y == 0 || bottom && y == p.h-1 {
+			for x := range row {
+				mix(&row[x])
+			}
+		}
+		if left {
+			mix(&row[0])
+		}
+		if right {
+			mix(&row[len(row)-1])
+		}
+	}
+}
+
 func (p plane) fill(v byte) {
 	for y := 0; y < p.h; y++ {
 		fillBytes(p.row(y), v)
