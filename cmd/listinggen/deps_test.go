@@ -16,7 +16,7 @@ func TestServerLinksNoLabOrTestCode(t *testing.T) {
 		t.Fatalf("go list -deps: %v", err)
 	}
 	const module = "github.com/listinggen/listinggen/"
-	forbidden := []string{"internal/lab", "internal/openaitest", "internal/storetest", "internal/pgtest", "internal/s3test", "internal/sample", "cmd/listinggen-lab"}
+	forbidden := []string{"internal/lab", "internal/openaitest", "internal/storetest", "internal/pgtest", "internal/s3test", "internal/sample", "internal/benchinfo", "cmd/listinggen-lab"}
 	var own int
 	for _, pkg := range strings.Fields(string(out)) {
 		rel, ok := strings.CutPrefix(pkg, module)

@@ -2,56 +2,22 @@ package jpegscale
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"image/jpeg"
 	"math"
 	"os"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/listinggen/listinggen/internal/benchinfo"
 )
 
 // largePhoto is the 3000×2000 photo the throughput target is
 // measured on.
 const largePhoto = testdata + "/large/coffee-3000x2000.jpg"
 
-// TestMain prints the CPU model before any benchmark, since figures from
-// different machines are not comparable.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
-		fmt.Printf("jpegscale benchmarks on: %s\n", cpuModel())
-	}
-	os.Exit(m.Run())
-}
-
-// cpuModel describes the processor from /proc/cpuinfo: model name,
-// family/model/stepping (the name alone is often just "AMD EPYC") and the
-// number of CPUs Go may use.
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return fmt.Sprintf("unknown (%s/%s, GOMAXPROCS=%d)", runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	}
-	fields := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			if len(fields) > 0 {
-				break // end of the first processor's block
-			}
-			continue
-		}
-		k = strings.TrimSpace(k)
-		if _, seen := fields[k]; !seen {
-			fields[k] = strings.TrimSpace(v)
-		}
-	}
-	return fmt.Sprintf("%s (family %s model %s stepping %s), GOMAXPROCS=%d",
-		fields["model name"], fields["cpu family"], fields["model"], fields["stepping"], runtime.GOMAXPROCS(0))
-}
+// TestMain prints the machine before any benchmark.
+func TestMain(m *testing.M) { os.Exit(benchinfo.Run(m)) }
 
 // BenchmarkScaledVsFull decodes the 3000×2000 photo with image/jpeg at
 // full size and with this package for an 800×800 target (1/2 scale,
@@ -86,7 +52,7 @@ func BenchmarkScaledVsFull(b *testing.B) {
 	b.ReportMetric(float64(bestFull)/float64(bestScaled), "speedup-best")
 	b.Logf("cpu: %s; 3000x2000 photo for an 800x800 target: image/jpeg full decode %.1f ms (best %.1f), "+
 		"jpegscale 1/2 decode %.1f ms (best %.1f): %.2fx faster (best to best %.2fx)",
-		cpuModel(), ms(full)/n, ms(bestFull), ms(scaled)/n, ms(bestScaled),
+		benchinfo.CPU(), ms(full)/n, ms(bestFull), ms(scaled)/n, ms(bestScaled),
 		float64(full)/float64(scaled), float64(bestFull)/float64(bestScaled))
 }
 
