@@ -21,7 +21,6 @@ import (
 	"github.com/listinggen/listinggen/platform"
 )
 
-
 // TestBatchBenchImages is the batch benchmark with images
 // (BATCH_BENCH_IMAGES=1; BATCH_BENCH_IMAGES_N products, default 1000;
 // BATCH_BENCH_IMAGES_CATEGORY, default apparel, for which Douyin asks for a
