@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/listinggen/listinggen/internal/benchinfo"
 	"github.com/listinggen/listinggen/internal/openaitest"
 	"github.com/listinggen/listinggen/internal/pgtest"
 )
@@ -26,13 +27,8 @@ import (
 // PostgreSQL the throughput of 2 worker processes against 1 with a 200 ms
 // model.
 func TestBatchBench(t *testing.T) {
-	if os.Getenv("BATCH_BENCH") == "" {
-		t.Skip("BATCH_BENCH not set (make bench sets it)")
-	}
-	n := 100_000
-	if v := os.Getenv("BATCH_BENCH_N"); v != "" {
-		n, _ = strconv.Atoi(v)
-	}
+	n := benchSize(t, "BATCH_BENCH", "BATCH_BENCH_N", 100_000)
+	fmt.Println(benchinfo.Line())
 	fake := openaitest.New(openaitest.Config{})
 	defer fake.Close()
 	backends := []string{"sqlite"}
@@ -65,6 +61,23 @@ func TestBatchBench(t *testing.T) {
 		fmt.Printf("batch postgres %d items with a 200 ms model, 8 workers a process: 1 process %.1f items/s, 2 processes %.1f items/s: ratio %.2f (target >= 1.7)\n",
 			m, one, two, two/one)
 	}
+}
+
+// benchSize skips a benchmark test unless the variable on is set (make
+// bench sets it), and returns the size the variable size asks for, or def.
+func benchSize(t *testing.T, on, size string, def int) int {
+	t.Helper()
+	if os.Getenv(on) == "" {
+		t.Skipf("%s not set (make bench sets it)", on)
+	}
+	if v := os.Getenv(size); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 10 {
+			t.Fatalf("%s=%q: want a whole number of at least 10", size, v)
+		}
+		return n
+	}
+	return def
 }
 
 var (

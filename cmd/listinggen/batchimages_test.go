@@ -36,13 +36,7 @@ import (
 // images/s for the same work). On a shared machine the CPU-second figures
 // are the steadier: waiting for a CPU lengthens wall-clock time only.
 func TestBatchBenchImages(t *testing.T) {
-	if os.Getenv("BATCH_BENCH_IMAGES") == "" {
-		t.Skip("BATCH_BENCH_IMAGES not set")
-	}
-	n := 1000
-	if v := os.Getenv("BATCH_BENCH_IMAGES_N"); v != "" {
-		n, _ = strconv.Atoi(v)
-	}
+	n := benchSize(t, "BATCH_BENCH_IMAGES", "BATCH_BENCH_IMAGES_N", 1000)
 	category := "女装/连衣裙"
 	if v := os.Getenv("BATCH_BENCH_IMAGES_CATEGORY"); v != "" {
 		category = v
