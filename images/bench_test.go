@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/listinggen/listinggen/internal/benchinfo"
 )
@@ -62,5 +63,59 @@ func BenchmarkMainVariant(b *testing.B) {
 			b.SetBytes(int64(len(data[i])))
 			run(b, data[i:i+1])
 		})
+	}
+}
+
+// BenchmarkMainVariantStages times the stages of BenchmarkMainVariant
+// apart, plus the perceptual hash the pipeline also makes, in CPU time per
+// image: decode (shrink-on-load included), render (resample and pad into
+// the 4:2:0 planes), encode, hash. It is the profile of one variant end to
+// end that says which stage to work on next.
+func BenchmarkMainVariantStages(b *testing.B) {
+	files, err := filepath.Glob("../testdata/images/large/*.jpg")
+	if err != nil || len(files) == 0 {
+		b.Fatal("no large photos in testdata/images/large")
+	}
+	c := DefaultRenderConfig()
+	c.Quality = 85
+	vs := []VariantSpec{{Name: VariantMain, Width: 800, Height: 800, Fit: FitPad, MaxBytes: 1 << 20}}
+	data := make([][]byte, len(files))
+	for i, f := range files {
+		if data[i], err = os.ReadFile(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var stages [4]time.Duration
+	var buf []byte
+	for b.Loop() {
+		for _, d := range data {
+			t0 := benchinfo.CPUTime()
+			src, err := DecodeFor(d, DefaultLimits(), vs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			t1 := benchinfo.CPUTime()
+			cache := &shrinkCache{}
+			img, err := src.render(vs[0], c, cache)
+			if err != nil {
+				b.Fatal(err)
+			}
+			t2 := benchinfo.CPUTime()
+			if _, _, err := encodeJPEG(&buf, img, vs[0], c); err != nil {
+				b.Fatal(err)
+			}
+			t3 := benchinfo.CPUTime()
+			src.PHash()
+			t4 := benchinfo.CPUTime()
+			releaseYCbCr(img)
+			cache.release()
+			for i, d := range [4]time.Duration{t1 - t0, t2 - t1, t3 - t2, t4 - t3} {
+				stages[i] += d
+			}
+		}
+	}
+	n := float64(b.N * len(data))
+	for i, name := range []string{"decode", "render", "encode", "phash"} {
+		b.ReportMetric(float64(stages[i])/1e6/n, name+"-cpu-ms/image")
 	}
 }
