@@ -120,8 +120,8 @@ func decode(data []byte, lim Limits, vs []VariantSpec) (*Source, error) {
 	err = catchPanic(format, func() error {
 		var err error
 		if format == FormatJPEG {
-			d := shrinkDenom(cfg.Width, cfg.Height, o, vs)
-			img, denom, err = jpegscale.Options{MaxPixels: lim.MaxPixels, MaxBytes: lim.MaxBytes}.
+			d, half := shrinkDenom(cfg.Width, cfg.Height, o, vs)
+			img, denom, err = jpegscale.Options{MaxPixels: lim.MaxPixels, MaxBytes: lim.MaxBytes, HalfChroma: half}.
 				DecodeBytes(data, (cfg.Width+d-1)/d, (cfg.Height+d-1)/d)
 			return err
 		}
@@ -176,28 +176,33 @@ func decodeConfig(f Format, data []byte) (image.Config, error) {
 // is no more than the box pre-shrink the resampler would apply for every
 // variant (boxFactor). A scaled decode is a box average of the full one,
 // so the variants come out as they would from a full decode, within
-// rounding. Without variants the file is decoded at full size.
-func shrinkDenom(w, h int, o Orientation, vs []VariantSpec) int {
+// rounding. halfChroma says whether full-resolution (4:4:4) chroma may be
+// decoded at twice that denominator: the variants' chroma is 4:2:0, so
+// the resampler would box-average it by twice as much as the luma. Without
+// variants the file is decoded at full size.
+func shrinkDenom(w, h int, o Orientation, vs []VariantSpec) (denom int, halfChroma bool) {
 	if len(vs) == 0 {
-		return 1
+		return 1, false
 	}
-	k := 8
+	k, kc := 8, 8
 	for _, v := range vs {
 		g, err := layout(w, h, o, v)
 		if err != nil {
-			return 1 // Render reports it
+			return 1, false // Render reports it
 		}
 		tw, th := g.contentW, g.contentH
 		if o.swapsAxes() {
 			tw, th = th, tw
 		}
-		k = min(k, boxFactor((g.region.x1-g.region.x0)/float64(tw)), boxFactor((g.region.y1-g.region.y0)/float64(th)))
+		sx, sy := (g.region.x1-g.region.x0)/float64(tw), (g.region.y1-g.region.y0)/float64(th)
+		k = min(k, boxFactor(sx), boxFactor(sy))
+		kc = min(kc, boxFactor(2*sx), boxFactor(2*sy))
 	}
-	d := 1
-	for d*2 <= k {
-		d *= 2
+	denom = 1
+	for denom*2 <= k {
+		denom *= 2
 	}
-	return d
+	return denom, 2*denom <= kc
 }
 
 // decodeImage calls the format's decoder directly: image.Decode would also

@@ -79,7 +79,8 @@ func testPhotos(t testing.TB) map[string][]byte {
 
 // TestShrinkOnLoadMatchesFullDecode makes every profile's variants from
 // every test photo twice: with DecodeFor (JPEGs through jpegscale, scaled
-// in the inverse DCT as far as the variant allows) and from the standard
+// in the inverse DCT as far as the variant allows, 4:4:4 chroma at half
+// that scale when it may be) and from the standard
 // library's full-size decode, through the same Render. Each variant is
 // decoded for alone, so that it gets the smallest scale it allows (1/8 for
 // a thumbnail of the 3000×2000 photo); the pipeline decodes once for all
@@ -99,7 +100,7 @@ func TestShrinkOnLoadMatchesFullDecode(t *testing.T) {
 	}
 	slices.Sort(names)
 	var table strings.Builder
-	fmt.Fprintf(&table, "\n%-50s %-10s %-6s %-10s %-6s %s\n", "photo", "variant", "scale", "planes", "pHash", "PSNR dB")
+	fmt.Fprintf(&table, "\n%-50s %-10s %-6s %-20s %-6s %s\n", "photo", "variant", "scale", "planes Y, C", "pHash", "PSNR dB")
 	for _, name := range names {
 		data := photos[name]
 		want := stdlibDecode(t, data)
@@ -134,8 +135,8 @@ func TestShrinkOnLoadMatchesFullDecode(t *testing.T) {
 			}
 			content := image.Rect(g.offX, g.offY, g.offX+g.contentW, g.offY+g.contentH)
 			p := psnr(subImage(t, gv[0], content), subImage(t, wv[0], content))
-			fmt.Fprintf(&table, "%-50s %-10s 1/%-4d %-10s %-6d %.1f\n", name, fmt.Sprintf("%dx%d", gv[0].Width, gv[0].Height),
-				got.denom, fmt.Sprintf("%dx%d", got.y.w, got.y.h), d, p)
+			fmt.Fprintf(&table, "%-50s %-10s 1/%-4d %-20s %-6d %.1f\n", name, fmt.Sprintf("%dx%d", gv[0].Width, gv[0].Height),
+				got.denom, fmt.Sprintf("%dx%d, %dx%d", got.y.w, got.y.h, got.cb.w, got.cb.h), d, p)
 			if p < minPSNR || math.IsNaN(p) {
 				t.Errorf("%s %s (%d×%d) at 1/%d: PSNR %.1f dB, want ≥ %.0f", name, v.Name, v.Width, v.Height, got.denom, p, minPSNR)
 			}
@@ -168,20 +169,24 @@ func TestShrinkDenom(t *testing.T) {
 		o    Orientation
 		vs   []VariantSpec
 		want int
+		half bool
 	}{
-		{3000, 2000, OrientNormal, []VariantSpec{main, thumb}, 2},                                                // 3.75×: box 2 then the filter
-		{3000, 2000, OrientNormal, []VariantSpec{thumb}, 8},                                                      // 12.5×
-		{6000, 4000, OrientNormal, []VariantSpec{main}, 4},                                                       // 7.5×
-		{1500, 1000, OrientNormal, []VariantSpec{main, thumb}, 1},                                                // 1.875×: no box step
-		{3000, 2000, OrientNormal, []VariantSpec{main, tall}, 2},                                                 // 3:4 pad is 4× across
-		{2000, 3000, OrientRotate90, []VariantSpec{main, thumb}, 2},                                              // stored on its side
-		{3000, 2000, OrientNormal, nil, 1},                                                                       // Decode: full size
-		{3000, 2000, OrientNormal, []VariantSpec{{Name: "x"}}, 1},                                                // a variant that cannot be laid out
-		{4000, 1000, OrientNormal, []VariantSpec{{Name: VariantMain, Width: 800, Height: 800, Fit: FitCrop}}, 1}, // crop: 1000 rows for 800
+		{3000, 2000, OrientNormal, []VariantSpec{main, thumb}, 2, true},                                                 // 3.75×: box 2 then the filter
+		{3000, 2000, OrientNormal, []VariantSpec{thumb}, 8, false},                                                      // 12.5×; no scale below 1/8
+		{6000, 4000, OrientNormal, []VariantSpec{main}, 4, true},                                                        // 7.5×
+		{1500, 1000, OrientNormal, []VariantSpec{main, thumb}, 1, true},                                                 // 1.875×: chroma (3.75×) at 1/2
+		{1200, 800, OrientNormal, []VariantSpec{main}, 1, true},                                                         // 1.5×: chroma 3×, box 2, at 1/2
+		{1100, 733, OrientNormal, []VariantSpec{main}, 1, false},                                                        // 1.375×: chroma 2.75×, no box step
+		{3000, 2000, OrientNormal, []VariantSpec{main, tall}, 2, true},                                                  // 3:4 pad is 4× across
+		{2000, 3000, OrientRotate90, []VariantSpec{main, thumb}, 2, true},                                               // stored on its side
+		{3000, 2000, OrientNormal, nil, 1, false},                                                                       // Decode: full size
+		{3000, 2000, OrientNormal, []VariantSpec{{Name: "x"}}, 1, false},                                                // a variant that cannot be laid out
+		{4000, 1000, OrientNormal, []VariantSpec{{Name: VariantMain, Width: 800, Height: 800, Fit: FitCrop}}, 1, false}, // crop: 1000 rows for 800
 	}
 	for _, tc := range cases {
-		if got := shrinkDenom(tc.w, tc.h, tc.o, tc.vs); got != tc.want {
-			t.Errorf("%d×%d orientation %d, %d variants: 1/%d, want 1/%d", tc.w, tc.h, tc.o, len(tc.vs), got, tc.want)
+		got, half := shrinkDenom(tc.w, tc.h, tc.o, tc.vs)
+		if got != tc.want || half != tc.half {
+			t.Errorf("%d×%d orientation %d, %d variants: 1/%d, half chroma %v; want 1/%d, %v", tc.w, tc.h, tc.o, len(tc.vs), got, half, tc.want, tc.half)
 		}
 	}
 }

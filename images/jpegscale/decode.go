@@ -79,6 +79,8 @@ type component struct {
 
 	bw, bh   int // blocks in the MCU-padded grid
 	sbw, sbh int // blocks a single-component scan covers
+	sc       *scale
+	mul      [64]int32 // by zig-zag index: quantiser × fold weight at sc
 	pred     int32
 	pix      []uint8 // samples at the output scale, stride bw*bs
 	stride   int
@@ -116,13 +118,12 @@ type decoder struct {
 
 	minW, minH int
 	maxPixels  int64
-	denom, bs  int
-	slot       [64]uint8    // zig-zag index → slot in blk (64: not needed)
-	fold       [64]float64  // zig-zag index → fold weight (see idct.go)
-	frac       uint         // fraction bits of the folded coefficients
-	mul        [4][64]int32 // per table, by zig-zag index: quantiser × fold weight
-	maxKeptZZ  int
-	idct       func(*[64]int32, []uint8, int)
+	halfChroma bool
+	denom      int
+	// scales are the luma's and, when it differs (Options.HalfChroma),
+	// the chroma's.
+	scales     [2]scale
+	chromaHalf bool
 	allocated  bool
 	scans      int
 
@@ -326,52 +327,79 @@ func ratioOf(dx, dy int) (image.YCbCrSubsampleRatio, bool) {
 	return 0, false
 }
 
-// setScale picks the denominator and the transform for it.
-func (d *decoder) setScale() {
-	d.denom = Denom(d.width, d.height, d.minW, d.minH)
-	d.bs = 8 / d.denom
-	switch d.bs {
+// scale is what decoding at one scale needs: the transform and which
+// coefficients it keeps, with their fold weights.
+type scale struct {
+	bs        int       // samples per block side
+	slot      [64]uint8 // zig-zag index → slot in blk (64: not needed)
+	fold      [64]float64
+	frac      uint // fraction bits of the folded coefficients
+	maxKeptZZ int
+	idct      func(*[64]int32, []uint8, int)
+}
+
+func newScale(denom int) scale {
+	sc := scale{bs: 8 / denom}
+	switch sc.bs {
 	case 8:
-		d.idct = idct8
+		sc.idct = idct8
 	case 4:
-		d.idct = idct4
+		sc.idct = idct4
 	case 2:
-		d.idct = idct2
+		sc.idct = idct2
 	default:
-		d.idct = idct1
+		sc.idct = idct1
 	}
-	d.maxKeptZZ = 0
-	d.frac = 0
-	fm, folded := folds[d.bs]
+	fm, folded := folds[sc.bs]
 	if folded {
-		d.frac = scaleFrac
+		sc.frac = scaleFrac
 	}
 	for k, nat := range zigzag {
 		v, u := int(nat/8), int(nat%8)
-		d.slot[k], d.fold[k] = 64, 0
+		sc.slot[k] = 64
 		switch {
 		case folded && fm.to[v] >= 0 && fm.to[u] >= 0:
-			d.slot[k] = uint8(fm.to[v]*8 + fm.to[u])
-			d.fold[k] = fm.w[v] * fm.w[u]
-		case !folded && v < d.bs && u < d.bs:
-			d.slot[k], d.fold[k] = nat, 1
+			sc.slot[k] = uint8(fm.to[v]*8 + fm.to[u])
+			sc.fold[k] = fm.w[v] * fm.w[u]
+		case !folded && v < sc.bs && u < sc.bs:
+			sc.slot[k], sc.fold[k] = nat, 1
 		}
-		if d.slot[k] < 64 {
-			d.maxKeptZZ = k
+		if sc.slot[k] < 64 {
+			sc.maxKeptZZ = k
 		}
+	}
+	return sc
+}
+
+// setScale picks the denominator and the transforms for it: the chroma's
+// is twice the luma's when Options.HalfChroma asks for it and the file's
+// chroma is at full resolution (4:4:4).
+func (d *decoder) setScale() {
+	d.denom = Denom(d.width, d.height, d.minW, d.minH)
+	d.scales[0] = newScale(d.denom)
+	d.chromaHalf = d.halfChroma && d.ncomp == 3 && d.denom < 8 &&
+		d.comp[0].h == d.comp[1].h && d.comp[0].v == d.comp[1].v
+	if d.chromaHalf {
+		d.scales[1] = newScale(2 * d.denom)
+	} else {
+		d.scales[1] = d.scales[0]
+	}
+	for i := 0; i < d.ncomp; i++ {
+		d.comp[i].sc = &d.scales[min(i, 1)]
 	}
 }
 
-// prepareQuant computes the multipliers that dequantise and fold in one
-// step, from the tables in force.
+// prepareQuant computes each component's multipliers that dequantise and
+// fold in one step, from the tables in force.
 func (d *decoder) prepareQuant() {
-	for t := range d.quant {
-		for k, q := range d.quant[t] {
-			if d.frac == 0 {
-				d.mul[t][k] = q
+	for i := 0; i < d.ncomp; i++ {
+		c := &d.comp[i]
+		for k, q := range d.quant[c.tq] {
+			if c.sc.frac == 0 {
+				c.mul[k] = q
 				continue
 			}
-			d.mul[t][k] = int32(math.Round(float64(q) * d.fold[k] * (1 << scaleFrac)))
+			c.mul[k] = int32(math.Round(float64(q) * c.sc.fold[k] * (1 << scaleFrac)))
 		}
 	}
 }
@@ -517,7 +545,7 @@ func (d *decoder) processSOS(p []byte) error {
 		return FormatError("too many scans")
 	}
 	d.prepareQuant()
-	if d.progressive && sc.ss > d.maxKeptZZ {
+	if d.progressive && sc.ss > d.comp[sc.comps[0]].sc.maxKeptZZ {
 		// Every coefficient of this band is above the output scale's
 		// Nyquist limit: skip its entropy-coded data to the next marker.
 		d.skipScan()
@@ -545,8 +573,8 @@ func (d *decoder) allocate() {
 		if d.progressive {
 			c.coefs = make([]int16, c.bw*c.bh*64)
 		} else {
-			c.stride = c.bw * d.bs
-			c.pix = make([]uint8, c.stride*c.bh*d.bs)
+			c.stride = c.bw * c.sc.bs
+			c.pix = make([]uint8, c.stride*c.bh*c.sc.bs)
 		}
 	}
 }
@@ -671,9 +699,9 @@ func (d *decoder) restart(m uint8) error {
 func (d *decoder) blockSequential(c *component, bx, by int) error {
 	br := &d.br
 	dcT, acT := d.huff[0][c.td], d.huff[1][c.ta]
-	qz := &d.mul[c.tq]
+	qz := &c.mul
 	blk := &d.blk
-	slot := &d.slot
+	slot := &c.sc.slot
 
 	if br.n < 32 {
 		br.fill()
@@ -757,14 +785,14 @@ func (d *decoder) blockSequential(c *component, bx, by int) error {
 // output transforms d.blk into block (bx, by) of c's plane and clears the
 // slots it used.
 func (d *decoder) output(c *component, bx, by int, nz bool) {
-	bs := d.bs
+	bs := c.sc.bs
 	off := by*bs*c.stride + bx*bs
 	dst := c.pix[off:]
 	blk := &d.blk
 	if !nz {
 		// Only the mean is non-zero: every sample is the same, exactly the
 		// value the transforms would give.
-		sh := 3 + d.frac
+		sh := 3 + c.sc.frac
 		v := clamp((blk[0] + 128<<sh + 1<<(sh-1)) >> sh)
 		for r := 0; r < bs; r++ {
 			row := dst[r*c.stride : r*c.stride+bs]
@@ -775,7 +803,7 @@ func (d *decoder) output(c *component, bx, by int, nz bool) {
 		blk[0] = 0
 		return
 	}
-	d.idct((*[64]int32)(blk[:64]), dst, c.stride)
+	c.sc.idct((*[64]int32)(blk[:64]), dst, c.stride)
 	// Clear the slots this scale uses, with plain stores: a clear() call
 	// per row costs more than the stores themselves.
 	switch bs {
@@ -946,17 +974,17 @@ func (d *decoder) finish() (image.Image, error) {
 			if !d.quantSet[c.tq] {
 				return nil, FormatError("undefined quantisation table")
 			}
-			c.stride = c.bw * d.bs
-			c.pix = make([]uint8, c.stride*c.bh*d.bs)
+			c.stride = c.bw * c.sc.bs
+			c.pix = make([]uint8, c.stride*c.bh*c.sc.bs)
 			d.prepareQuant()
-			q := &d.mul[c.tq]
+			q, sc := &c.mul, c.sc
 			for by := 0; by < c.bh; by++ {
 				for bx := 0; bx < c.bw; bx++ {
 					b := d.coefBlock(c, bx, by)
 					nz := false
-					for k := 1; k <= d.maxKeptZZ; k++ {
-						if v := b[zigzag[k]]; v != 0 && d.slot[k] < 64 {
-							d.blk[d.slot[k]] += int32(v) * q[k]
+					for k := 1; k <= sc.maxKeptZZ; k++ {
+						if v := b[zigzag[k]]; v != 0 && sc.slot[k] < 64 {
+							d.blk[sc.slot[k]] += int32(v) * q[k]
 							nz = true
 						}
 					}
@@ -976,6 +1004,9 @@ func (d *decoder) finish() (image.Image, error) {
 	}
 	y, cb := &d.comp[0], &d.comp[1]
 	ratio, _ := ratioOf(y.h/cb.h, y.v/cb.v)
+	if d.chromaHalf {
+		ratio = image.YCbCrSubsampleRatio420
+	}
 	return &image.YCbCr{
 		Y: y.pix, Cb: cb.pix, Cr: d.comp[2].pix,
 		YStride: y.stride, CStride: cb.stride,

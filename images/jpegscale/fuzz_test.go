@@ -8,7 +8,8 @@ import (
 // FuzzDecode feeds arbitrary bytes to the decoder without its panic
 // recovery: any input must give an error or a consistent image, never a
 // panic, and return in bounded time (MaxPixels is kept small so that each
-// input is cheap). The seeds are the fixtures (every sampling, progressive,
+// input is cheap), with and without HalfChroma (the minimum width's parity
+// picks it). The seeds are the fixtures (every sampling, progressive,
 // restarts, grey, RGB), truncations of them, and a bare frame header.
 func FuzzDecode(f *testing.F) {
 	for _, name := range fixtures(f) {
@@ -20,7 +21,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(sofHeader(64, 48, true), uint16(8), uint16(6))
 	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xD9}, uint16(1), uint16(1))
 	f.Fuzz(func(t *testing.T, data []byte, minW, minH uint16) {
-		img, denom, err := decodeBytes(data, int(minW), int(minH), 1<<20)
+		o := Options{MaxPixels: 1 << 20, HalfChroma: minW%2 == 1}
+		img, denom, err := o.decodeBytes(data, int(minW), int(minH))
 		if err != nil {
 			if img != nil {
 				t.Fatal("an image with an error")

@@ -54,6 +54,14 @@ type Options struct {
 	// MaxBytes is the most Decode reads from its reader; a longer input
 	// fails. DecodeBytes is given its bytes and does not check it.
 	MaxBytes int64
+	// HalfChroma lets a file whose chroma is stored at full resolution
+	// (4:4:4) have its chroma decoded at half the luma's scale, returned
+	// as 4:2:0, each chroma sample the mean of the 2×2 the full chroma
+	// would have. A caller that subsamples chroma anyway (an encoder
+	// writing 4:2:0) saves most of the chroma's transform and memory. It
+	// changes nothing for other samplings, or when the luma is already at
+	// 1/8 scale.
+	HalfChroma bool
 }
 
 func (o Options) maxPixels() int64 {
@@ -144,13 +152,14 @@ func (o Options) DecodeBytes(data []byte, minW, minH int) (img image.Image, deno
 			img, denom, err = nil, 0, fmt.Errorf("%w: %v", ErrPanic, p)
 		}
 	}()
-	return decodeBytes(data, minW, minH, o.maxPixels())
+	return o.decodeBytes(data, minW, minH)
 }
 
 // decodeBytes decodes without recovering panics, so that the fuzz test
 // sees them.
-func decodeBytes(data []byte, minW, minH int, maxPixels int64) (image.Image, int, error) {
-	d := &decoder{data: data, minW: minW, minH: minH, maxPixels: maxPixels}
+func (o Options) decodeBytes(data []byte, minW, minH int) (image.Image, int, error) {
+	maxPixels := o.maxPixels()
+	d := &decoder{data: data, minW: minW, minH: minH, maxPixels: maxPixels, halfChroma: o.HalfChroma}
 	img, err := d.decode()
 	if err == nil {
 		return img, d.denom, nil

@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -414,7 +416,7 @@ func TestMaxPixelsRefusedBeforeAllocating(t *testing.T) {
 // non-JPEG data return errors; none panics (decodeBytes does not recover).
 func TestMalformedInputIsAnError(t *testing.T) {
 	for _, data := range [][]byte{nil, {}, {0xFF}, {0xFF, 0xD8}, []byte("GIF89a"), {0xFF, 0xD8, 0xFF, 0xD9}} {
-		if _, _, err := decodeBytes(data, 1, 1, DefaultMaxPixels); err == nil {
+		if _, _, err := (Options{}).decodeBytes(data, 1, 1); err == nil {
 			t.Errorf("%q: no error", data)
 		}
 	}
@@ -425,7 +427,7 @@ func TestMalformedInputIsAnError(t *testing.T) {
 		// the entropy-coded data; all must fail (no EOI).
 		for n := 0; n < len(data)-2; n += 1 + n/50 {
 			for _, denom := range []int{1, 2, 8} {
-				if _, _, err := decodeBytes(data[:n], 1000/denom, 1000/denom, DefaultMaxPixels); err == nil {
+				if _, _, err := (Options{}).decodeBytes(data[:n], 1000/denom, 1000/denom); err == nil {
 					t.Fatalf("%s cut at %d of %d bytes, 1/%d: no error", f, n, len(data), denom)
 				}
 			}
@@ -441,7 +443,7 @@ func TestMalformedInputIsAnError(t *testing.T) {
 				data[rng.IntN(len(data))] = byte(rng.IntN(256))
 			}
 			for _, denom := range []int{1, 2, 4, 8} {
-				decodeBytes(data, 300/denom, 200/denom, DefaultMaxPixels)
+				(Options{}).decodeBytes(data, 300/denom, 200/denom)
 			}
 		}
 	}
@@ -452,10 +454,11 @@ func TestMalformedInputIsAnError(t *testing.T) {
 func TestIDCTsAgainstFloatReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, bs := range []int{8, 4, 2, 1} {
-		d := &decoder{width: 8 * 50, height: 8 * 50, minW: 50 * bs, minH: 50 * bs}
+		d := &decoder{width: 8 * 50, height: 8 * 50, minW: 50 * bs, minH: 50 * bs, ncomp: 1}
 		d.setScale()
-		if d.bs != bs {
-			t.Fatalf("bs %d, want %d", d.bs, bs)
+		c, sc := &d.comp[0], &d.scales[0]
+		if sc.bs != bs {
+			t.Fatalf("bs %d, want %d", sc.bs, bs)
 		}
 		for q := range d.quant[0] {
 			d.quant[0][q] = 1
@@ -495,11 +498,11 @@ func TestIDCTsAgainstFloatReference(t *testing.T) {
 			var blk [65]int32
 			nz := false
 			for k := 0; k < 64; k++ {
-				blk[d.slot[k]] += coef[zigzag[k]] * d.mul[0][k]
-				nz = nz || k > 0 && d.slot[k] < 64 && coef[zigzag[k]] != 0
+				blk[sc.slot[k]] += coef[zigzag[k]] * c.mul[k]
+				nz = nz || k > 0 && sc.slot[k] < 64 && coef[zigzag[k]] != 0
 			}
 			d.blk = blk
-			c := &component{stride: 8, pix: make([]uint8, 64), bw: 1, bh: 1}
+			c.stride, c.pix, c.bw, c.bh = 8, make([]uint8, 64), 1, 1
 			d.output(c, 0, 0, nz)
 			div := 8 / bs
 			for y := 0; y < bs; y++ {
@@ -571,8 +574,8 @@ func TestProgressiveSkipsScansAboveTheScale(t *testing.T) {
 	if _, err := d.decode(); err != nil {
 		t.Fatal(err)
 	}
-	if d.denom != 8 || d.maxKeptZZ != 0 {
-		t.Fatalf("denom %d, maxKeptZZ %d", d.denom, d.maxKeptZZ)
+	if d.denom != 8 || d.scales[0].maxKeptZZ != 0 {
+		t.Fatalf("denom %d, maxKeptZZ %d", d.denom, d.scales[0].maxKeptZZ)
 	}
 }
 
@@ -614,11 +617,65 @@ func TestScanLimit(t *testing.T) {
 		}
 		return append(b, 0xFF, 0xD9)
 	}
-	if _, _, err := decodeBytes(build(maxScans-1), 64, 64, DefaultMaxPixels); err != nil {
+	if _, _, err := (Options{}).decodeBytes(build(maxScans-1), 64, 64); err != nil {
 		t.Fatalf("%d scans: %v", maxScans, err)
 	}
-	_, _, err := decodeBytes(build(maxScans), 64, 64, DefaultMaxPixels)
+	_, _, err := (Options{}).decodeBytes(build(maxScans), 64, 64)
 	if err == nil || !strings.Contains(err.Error(), "too many scans") {
 		t.Fatalf("%d scans: err = %v", maxScans+1, err)
+	}
+}
+
+// TestHalfChroma: with Options.HalfChroma a 4:4:4 file comes back 4:2:0,
+// its luma the same as without, each chroma sample within rounding of the
+// 2×2 mean of the chroma decoded without it; other samplings come back
+// unchanged.
+func TestHalfChroma(t *testing.T) {
+	files := append(fixtures(t), testdata+"/rocket.jpg", testdata+"/large/coffee-1500.jpg")
+	for _, f := range files {
+		data := readFile(t, f)
+		for _, denom := range []int{1, 2, 4, 8} {
+			cfg, err := DecodeConfig(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, h := (cfg.Width+denom-1)/denom, (cfg.Height+denom-1)/denom
+			plain, pd, err := DecodeBytes(data, w, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			half, d, err := Options{HalfChroma: true}.DecodeBytes(data, w, h)
+			if err != nil || d != pd {
+				t.Fatalf("%s at 1/%d: denom %d, %v", f, denom, d, err)
+			}
+			pm, ok := plain.(*image.YCbCr)
+			if !ok || pm.SubsampleRatio != image.YCbCrSubsampleRatio444 || pd == 8 || pd != denom {
+				if !reflect.DeepEqual(half, plain) {
+					t.Errorf("%s at 1/%d: HalfChroma changed a file it does not apply to", f, denom)
+				}
+				continue
+			}
+			hm := half.(*image.YCbCr)
+			if hm.SubsampleRatio != image.YCbCrSubsampleRatio420 || hm.Rect != pm.Rect {
+				t.Fatalf("%s at 1/%d: %v %v, want 4:2:0 %v", f, denom, hm.SubsampleRatio, hm.Rect, pm.Rect)
+			}
+			pp, hp := planesOf(t, plain), planesOf(t, half)
+			if !slices.Equal(hp[0].pix[:hp[0].stride*hp[0].h], pp[0].pix[:pp[0].stride*pp[0].h]) {
+				t.Errorf("%s at 1/%d: the luma differs", f, denom)
+			}
+			for i := 1; i < 3; i++ {
+				// Whole 2×2 cells inside the picture only; the last row or
+				// column may average padding.
+				for y := 0; 2*y+1 < pp[i].h; y++ {
+					for x := 0; 2*x+1 < pp[i].w; x++ {
+						a, b := pp[i].pix[2*y*pp[i].stride:], pp[i].pix[(2*y+1)*pp[i].stride:]
+						mean := float64(int(a[2*x])+int(a[2*x+1])+int(b[2*x])+int(b[2*x+1])) / 4
+						if e := float64(hp[i].pix[y*hp[i].stride+x]) - mean; math.Abs(e) > 2 {
+							t.Fatalf("%s at 1/%d, plane %d (%d,%d): %d, 2×2 mean %.2f", f, denom, i, x, y, hp[i].pix[y*hp[i].stride+x], mean)
+						}
+					}
+				}
+			}
+		}
 	}
 }
