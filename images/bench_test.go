@@ -13,6 +13,22 @@ import (
 // TestMain prints the machine before any benchmark.
 func TestMain(m *testing.M) { os.Exit(benchinfo.Run(m)) }
 
+// benchPhotos returns the JPEGs the image benchmarks use: those in
+// testdata/images/large, or in the directory LISTINGGEN_BENCH_PHOTOS names
+// (scripts/bench-images.sh PHOTOS=…, to measure other photos, such as
+// the same ones with 4:2:0 chroma).
+func benchPhotos(b *testing.B) []string {
+	dir := os.Getenv("LISTINGGEN_BENCH_PHOTOS")
+	if dir == "" {
+		dir = "../testdata/images/large"
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no photos in %s", dir)
+	}
+	return files
+}
+
 // BenchmarkMainVariant makes the Douyin main image (800×800, JPEG q85, pad
 // on white) from each large photo: decode, resize, encode — what
 // `vipsthumbnail -s 800x800 -o %s.jpg[Q=85]` does. scripts/bench-images.sh
@@ -20,16 +36,14 @@ func TestMain(m *testing.M) { os.Exit(benchinfo.Run(m)) }
 // time it reports the process's CPU time per op (cpu-ns/op), which other
 // load on a shared machine disturbs far less.
 func BenchmarkMainVariant(b *testing.B) {
-	files, err := filepath.Glob("../testdata/images/large/*.jpg")
-	if err != nil || len(files) == 0 {
-		b.Fatal("no large photos in testdata/images/large")
-	}
+	files := benchPhotos(b)
 	c := DefaultRenderConfig()
 	c.Quality = 85
 	vs := []VariantSpec{{Name: VariantMain, Width: 800, Height: 800, Fit: FitPad, MaxBytes: 1 << 20}}
 	data := make([][]byte, len(files))
 	var total int64
 	for i, f := range files {
+		var err error
 		if data[i], err = os.ReadFile(f); err != nil {
 			b.Fatal(err)
 		}
@@ -72,15 +86,13 @@ func BenchmarkMainVariant(b *testing.B) {
 // the 4:2:0 planes), encode, hash. It is the profile of one variant end to
 // end that says which stage to work on next.
 func BenchmarkMainVariantStages(b *testing.B) {
-	files, err := filepath.Glob("../testdata/images/large/*.jpg")
-	if err != nil || len(files) == 0 {
-		b.Fatal("no large photos in testdata/images/large")
-	}
+	files := benchPhotos(b)
 	c := DefaultRenderConfig()
 	c.Quality = 85
 	vs := []VariantSpec{{Name: VariantMain, Width: 800, Height: 800, Fit: FitPad, MaxBytes: 1 << 20}}
 	data := make([][]byte, len(files))
 	for i, f := range files {
+		var err error
 		if data[i], err = os.ReadFile(f); err != nil {
 			b.Fatal(err)
 		}
