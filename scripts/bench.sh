@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# The machine, first: figures from other processors or another libvips do
+# not compare (the Go benchmarks print the same line themselves).
+echo "machine: cpu $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) CPUs);" \
+  "$(vips --version 2>/dev/null | head -1 || echo 'libvips not installed'); $(go env GOVERSION)"
 
 go test -run '^$' -bench 'BenchmarkAPI' -benchtime "${BENCHTIME:-3s}" ./cmd/listinggen | tee "$out"
 # The matcher target is single-core throughput on 10 MB of listing text.
@@ -47,6 +51,13 @@ go run ./cmd/listinggen-lab llmbench "${llm_args[@]}"
 echo
 echo "== images (scripts/bench-images.sh)"
 ./scripts/bench-images.sh
+# == images in a batch: BATCH_BENCH_IMAGES_N products (default 1000) with
+# 1-5 photos each from a loopback server, against vipsthumbnail on the same
+# photos in the same run (bench-images.sh has installed it).
+echo
+echo "== batch with images, N=${BATCH_BENCH_IMAGES_N:-1000}"
+BATCH_BENCH_IMAGES=1 go test -run '^TestBatchBenchImages$' -count=1 -timeout 120m -v ./cmd/listinggen 2>&1 |
+  grep -E '^(machine|batch with|vipsthumbnail)|FAIL|Error'
 # == dedup check with verification: the same checks timed verified
 # (vector and image candidates, each loaded and judged by the evidence
 # verifier) and unverified (vector candidates and cosine thresholds only),
