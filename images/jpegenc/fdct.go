@@ -2,10 +2,11 @@ package jpegenc
 
 import "math"
 
-// The forward DCT works in the fixed point image/jpeg's does (Go 1.25 and
-// later), operation for operation, so that the two encoders quantise to
-// the same coefficients: columns in Q10.18 after the first pass, rows cut
-// to Q13.0 (8× the orthonormal DCT) at the end.
+// The forward DCT works in image/jpeg's fixed point, operation for
+// operation, so that the two encoders quantise to the same coefficients
+// (TestSameBytesAsImageJPEG checks it against the Go release in use):
+// columns in Q10.18 after the first pass, rows cut to Q13.0 (8× the
+// orthonormal DCT) at the end.
 
 // fix returns x with the given fraction bits, rounded.
 func fix(x float64, bits int) int32 { return int32(math.Round(x * float64(int64(1)<<bits))) }

@@ -230,8 +230,8 @@ func (p planeView) loadHalved(blk *[64]int32, x, y int) int {
 	return -1
 }
 
-// block codes one block whose samples are in blk (or whose one value is
-// uniform, when not -1) and returns its quantised DC for the next block's
+// block codes one block, whose samples are in blk or, when uniform is not
+// -1, all that value, and returns its quantised DC for the next block's
 // prediction.
 func (e *encoder) block(blk *[64]int32, uniform int, q *quant, dcT, acT *huffTable, prevDC int32) int32 {
 	if uniform >= 0 {
