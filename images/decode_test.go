@@ -299,9 +299,11 @@ func TestReadOrientationIgnoresMalformedEXIF(t *testing.T) {
 }
 
 // FuzzDecode: whatever the bytes, Decode returns an image or a
-// listinggen.Error, never a panic or a raw error.
+// listinggen.Error, never a panic or a raw error; DecodeFor decodes what
+// Decode does, scaled.
 func FuzzDecode(f *testing.F) {
 	f.Add(readTestdata(f, "chelsea-small.webp"))
+	f.Add(readTestdata(f, "rocket.jpg")) // 4:4:4: its chroma decodes at half scale
 	f.Add(jpegBytes(f, halves(16, 16, colorRed, colorBlue), 80))
 	f.Add(pngBytes(f, halves(16, 16, colorRed, colorBlue)))
 	f.Add(pngHeader(100000, 100000))
@@ -321,5 +323,12 @@ func FuzzDecode(f *testing.F) {
 		}
 		_ = src.PHash()
 		_, _ = Render(src, []VariantSpec{{Name: "t", Width: 32, Height: 32}}, DefaultRenderConfig())
+		// A small variant lets a JPEG shrink on load, chroma included.
+		small := []VariantSpec{{Name: "t", Width: 8, Height: 8}}
+		if src, err = DecodeFor(data, lim, small); err != nil {
+			t.Fatalf("DecodeFor failed where Decode did not: %v", err)
+		}
+		_ = src.PHash()
+		_, _ = Render(src, small, DefaultRenderConfig())
 	})
 }
