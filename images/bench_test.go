@@ -13,11 +13,11 @@ import (
 // TestMain prints the machine before any benchmark.
 func TestMain(m *testing.M) { os.Exit(benchinfo.Run(m)) }
 
-// benchPhotos returns the JPEGs the image benchmarks use: those in
-// testdata/images/large, or in the directory LISTINGGEN_BENCH_PHOTOS names
-// (scripts/bench-images.sh PHOTOS=…, to measure other photos, such as
-// the same ones with 4:2:0 chroma).
-func benchPhotos(b *testing.B) []string {
+// benchPhotos returns the JPEGs the image benchmarks use, by name and
+// their bytes: those in testdata/images/large, or in the directory
+// LISTINGGEN_BENCH_PHOTOS names (scripts/bench-images.sh PHOTOS=…, to
+// measure other photos, such as the same ones with 4:2:0 chroma).
+func benchPhotos(b *testing.B) (files []string, data [][]byte) {
 	dir := os.Getenv("LISTINGGEN_BENCH_PHOTOS")
 	if dir == "" {
 		dir = "../testdata/images/large"
@@ -26,7 +26,20 @@ func benchPhotos(b *testing.B) []string {
 	if err != nil || len(files) == 0 {
 		b.Fatalf("no photos in %s", dir)
 	}
-	return files
+	data = make([][]byte, len(files))
+	for i, f := range files {
+		if data[i], err = os.ReadFile(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return files, data
+}
+
+// mainVariant is the Douyin main image as vipsthumbnail is asked for it.
+func mainVariant() ([]VariantSpec, RenderConfig) {
+	c := DefaultRenderConfig()
+	c.Quality = 85
+	return []VariantSpec{{Name: VariantMain, Width: 800, Height: 800, Fit: FitPad, MaxBytes: 1 << 20}}, c
 }
 
 // BenchmarkMainVariant makes the Douyin main image (800×800, JPEG q85, pad
@@ -36,18 +49,11 @@ func benchPhotos(b *testing.B) []string {
 // time it reports the process's CPU time per op (cpu-ns/op), which other
 // load on a shared machine disturbs far less.
 func BenchmarkMainVariant(b *testing.B) {
-	files := benchPhotos(b)
-	c := DefaultRenderConfig()
-	c.Quality = 85
-	vs := []VariantSpec{{Name: VariantMain, Width: 800, Height: 800, Fit: FitPad, MaxBytes: 1 << 20}}
-	data := make([][]byte, len(files))
+	files, data := benchPhotos(b)
+	vs, c := mainVariant()
 	var total int64
-	for i, f := range files {
-		var err error
-		if data[i], err = os.ReadFile(f); err != nil {
-			b.Fatal(err)
-		}
-		total += int64(len(data[i]))
+	for _, d := range data {
+		total += int64(len(d))
 	}
 	run := func(b *testing.B, set [][]byte) {
 		cpu := benchinfo.CPUTime()
@@ -86,17 +92,8 @@ func BenchmarkMainVariant(b *testing.B) {
 // the 4:2:0 planes), encode, hash. It is the profile of one variant end to
 // end that says which stage to work on next.
 func BenchmarkMainVariantStages(b *testing.B) {
-	files := benchPhotos(b)
-	c := DefaultRenderConfig()
-	c.Quality = 85
-	vs := []VariantSpec{{Name: VariantMain, Width: 800, Height: 800, Fit: FitPad, MaxBytes: 1 << 20}}
-	data := make([][]byte, len(files))
-	for i, f := range files {
-		var err error
-		if data[i], err = os.ReadFile(f); err != nil {
-			b.Fatal(err)
-		}
-	}
+	_, data := benchPhotos(b)
+	vs, c := mainVariant()
 	var stages [4]time.Duration
 	var buf []byte
 	for b.Loop() {
