@@ -94,3 +94,16 @@ func TestDependencyRule(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeIsAFrontDoor keeps README.md short enough to read in five
+// minutes; what is longer belongs in docs/.
+func TestReadmeIsAFrontDoor(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "\n"); n > 250 {
+		t.Errorf("README.md has %d lines; keep it at 250 or fewer and move the rest to docs/", n)
+	}
+}
