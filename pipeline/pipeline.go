@@ -178,11 +178,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	weights := dedup.DefaultWeights()
-	if cfg.Dedup.Weights != nil {
-		weights = *cfg.Dedup.Weights
-	}
-	p := &Pipeline{cfg: cfg, verified: &dedup.Verified{Store: cfg.Store, Verifier: dedup.NewVerifier(weights),
+	p := &Pipeline{cfg: cfg, verified: &dedup.Verified{Store: cfg.Store, Verifier: dedup.NewVerifier(cfg.Dedup.Model),
 		Confirmer: cfg.Confirmer, Config: cfg.Dedup}}
 	p.steps = []step{
 		{"normalise", p.normalise},

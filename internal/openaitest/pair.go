@@ -27,7 +27,7 @@ func ParsePair(text string) (a, b listinggen.DedupItem, ok bool) {
 // reproducibly: the same item when the verifier's evidence leans that way
 // (score at least 0.3), with the strongest evidence as the reason.
 func JudgePair(a, b listinggen.DedupItem) string {
-	as := dedup.NewVerifier(dedup.DefaultWeights()).Compare(a, b)
+	as := dedup.NewVerifier(nil).Compare(a, b)
 	reason := "no deciding evidence"
 	if r := as.Reasons(); len(r) > 0 {
 		reason = strings.Join(r[:min(2, len(r))], "; ")

@@ -136,7 +136,7 @@ func (v *Verified) Check(ctx context.Context, q VerifiedQuery) (listinggen.Dedup
 		}
 		cands = append(cands, more...)
 	}
-	self := prepare(q.Item)
+	self := v.Verifier.prepare(q.Item)
 	for _, cand := range cands {
 		m, conf, err := v.judge(ctx, q, self, cand)
 		if err != nil {
@@ -222,7 +222,7 @@ func (v *Verified) sameProduct(ctx context.Context, q VerifiedQuery, seen map[st
 func (v *Verified) judge(ctx context.Context, q VerifiedQuery, self *features, cand *listinggen.Listing) (listinggen.DedupMatch, *listinggen.DedupConfirmation, error) {
 	cfg := v.Config
 	other := ItemFromListing(cand)
-	as := v.Verifier.compare(self, prepare(other))
+	as := v.Verifier.compare(self, v.Verifier.prepare(other))
 	// The copy is judged by its title: selling points restate the
 	// product's attributes, which offers of one item share by nature.
 	m := listinggen.DedupMatch{ListingID: cand.ID, ShopID: cand.ShopID, Score: as.Score, Kind: KindTenant,
@@ -294,5 +294,5 @@ func worse(a, b listinggen.Verdict) listinggen.Verdict {
 // character n-gram cosine of two titles, in [0, 1]. Titles at or above
 // Config.DuplicateThreshold are the same copy.
 func TitleSimilarity(a, b string) float64 {
-	return cosineGrams(prepare(Item{Title: a}), prepare(Item{Title: b}))
+	return cosineGrams(&features{grams: ngrams(fold(a))}, &features{grams: ngrams(fold(b))})
 }

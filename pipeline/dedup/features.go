@@ -3,9 +3,12 @@ package dedup
 import (
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/textnorm"
@@ -50,31 +53,59 @@ func ListingHashes(l *listinggen.Listing) []uint64 {
 // features is an Item prepared once for many comparisons.
 type features struct {
 	item     Item
-	grams    map[string]float64 // title character n-grams, weighted
-	norm     float64
+	grams    sparse   // title character n-grams, weighted by length
+	title    sparse   // title tokens, weighted by rarity
+	all      sparse   // title and text tokens
 	codes    []string // identifier tokens of the title, normalised
 	allCodes []string // of title and text
 	squashed string   // title and text, letters and digits only, lower case
+	numbers  []string // plain numbers of the title
 	measures map[string][]float64
 	attrs    map[string]map[string]bool
 	// attrOrder keeps each attribute's values in the supplier's order.
 	attrOrder map[string][]string
-	brand     string
+	// attrUnit names the unit of an attribute whose every value is a
+	// measure in that unit (容量: 500ml, 750ml), which the measures
+	// already compare.
+	attrUnit map[string]string
+	brand    string
+	category string
+	cjk      float64 // share of the title's letters that are Han
 }
 
-// fold lower-cases and turns full-width ASCII into half-width, rune for
-// rune.
-var fold = (textnorm.FoldWidth | textnorm.FoldCase).String
+// foldText is the folding every feature sees: NFKC, full-width to
+// half-width and lower case, so that ＩＰＨＯＮＥ１５, iPhone15 and
+// IPHONE15 are one token.
+var foldText = textnorm.New(textnorm.Options{Fold: textnorm.FoldWidth | textnorm.FoldCase, Compat: true})
 
-func prepare(it Item) *features {
-	f := &features{item: it, brand: strings.TrimSpace(fold(it.Brand))}
+func fold(s string) string { return foldText.String(s) }
+
+// prepare computes what the features of an item's pairs need, once.
+func prepare(it Item, idf *IDF) *features {
+	f := &features{item: it, brand: strings.TrimSpace(fold(it.Brand)), category: strings.TrimSpace(fold(it.Category))}
 	title := fold(it.Title)
 	all := title + "\n" + fold(it.Text)
-	f.grams, f.norm = ngrams(title)
+	f.grams = ngrams(title)
+	titleToks := Tokens(title)
+	f.title = newSparse(dedupe(titleToks), idf.Weight, true)
+	f.all = newSparse(dedupe(append(titleToks, Tokens(fold(it.Text))...)), idf.Weight, false)
 	f.codes = identifiers(title)
 	f.allCodes = identifiers(all)
 	f.squashed = textnorm.KeepASCIIAlnum(all)
+	f.numbers = plainNumbers(title)
 	f.measures = measures(all)
+	var han, letters int
+	for _, r := range title {
+		if unicode.IsLetter(r) {
+			letters++
+			if textnorm.IsHan(r) {
+				han++
+			}
+		}
+	}
+	if letters > 0 {
+		f.cjk = float64(han) / float64(letters)
+	}
 	if len(it.Attributes) > 0 {
 		f.attrs, f.attrOrder = map[string]map[string]bool{}, map[string][]string{}
 		for _, a := range it.Attributes {
@@ -89,50 +120,109 @@ func prepare(it Item) *features {
 			if len(set) > 0 {
 				name := strings.TrimSpace(fold(a.Name))
 				f.attrs[name], f.attrOrder[name] = set, order
+				if u := valuesUnit(order); u != "" {
+					if f.attrUnit == nil {
+						f.attrUnit = map[string]string{}
+					}
+					f.attrUnit[name] = u
+				}
 			}
 		}
 	}
 	return f
 }
 
+// Tokens splits folded text into the tokens whose rarity the model
+// weighs: Latin words and numbers as they are, and Han text as character
+// bigrams (a lone Han character as itself), since Chinese titles run their
+// words together and a bigram is the commonest word length.
+func Tokens(s string) []string {
+	var out []string
+	for _, w := range textnorm.Words(s) {
+		rs := []rune(w)
+		for i := 0; i < len(rs); {
+			j := i + 1
+			han := textnorm.IsHan(rs[i])
+			for j < len(rs) && textnorm.IsHan(rs[j]) == han {
+				j++
+			}
+			switch {
+			case !han:
+				out = append(out, string(rs[i:j]))
+			case j-i == 1:
+				out = append(out, string(rs[i]))
+			default:
+				for k := i; k+2 <= j; k++ {
+					out = append(out, string(rs[k:k+2]))
+				}
+			}
+			i = j
+		}
+	}
+	return out
+}
+
 // ngrams returns the character bigrams and trigrams of s's words (runs of
-// letters and digits; a CJK run is one word), each weighted by its length,
-// and the vector's norm. Grams do not cross word boundaries, so word order
-// (which per-shop titles shuffle) matters little.
-func ngrams(s string) (map[string]float64, float64) {
-	out := map[string]float64{}
+// letters and digits; a CJK run is one word), each weighted by its length.
+// Grams do not cross word boundaries, so word order (which per-shop titles
+// shuffle) matters little.
+func ngrams(s string) sparse {
+	var grams []string
 	for _, w := range textnorm.Words(s) {
 		r := []rune(w)
 		if len(r) == 1 {
-			out[w]++
+			grams = append(grams, w)
 			continue
 		}
 		for n := 2; n <= 3; n++ {
 			for i := 0; i+n <= len(r); i++ {
-				out[string(r[i:i+n])] += float64(n)
+				grams = append(grams, string(r[i:i+n]))
 			}
 		}
 	}
-	var sq float64
-	for _, v := range out {
-		sq += v * v
-	}
-	return out, math.Sqrt(sq)
+	return newSparse(grams, func(g string) float64 { return float64(min(3, utf8.RuneCountInString(g))) }, false)
 }
 
+// cosineGrams is the character n-gram cosine of two items' titles.
 func cosineGrams(a, b *features) float64 {
-	if a.norm == 0 || b.norm == 0 {
-		return 0
+	return cosineOf(&a.grams, &b.grams, merge(&a.grams, &b.grams, false))
+}
+
+// dedupe returns the distinct strings of xs, in first-seen order.
+func dedupe(xs []string) []string {
+	seen := make(map[string]bool, len(xs))
+	out := xs[:0:0]
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
 	}
-	small, large := a.grams, b.grams
-	if len(small) > len(large) {
-		small, large = large, small
+	return out
+}
+
+// plainNumber is a number standing alone: a version, a series or a size
+// without its unit (Pegasus 33, iPad Pro 12.9).
+var plainNumber = regexp.MustCompile(`(?:^|[^0-9a-z.])([0-9]+(?:\.[0-9]+)?)(?:$|[^0-9a-z.])`)
+
+// plainNumbers returns the distinct plain numbers of s (already folded),
+// sorted.
+func plainNumbers(s string) []string {
+	var out []string
+	for i := 0; i < len(s); {
+		loc := plainNumber.FindStringSubmatchIndex(s[i:])
+		if loc == nil {
+			break
+		}
+		if n := s[i+loc[2] : i+loc[3]]; !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+		// The expression consumes one character either side; resume at
+		// the number's end so that "12 15" yields both.
+		i += loc[3]
 	}
-	var dot float64
-	for g, x := range small {
-		dot += x * large[g]
-	}
-	return dot / (a.norm * b.norm)
+	sort.Strings(out)
+	return out
 }
 
 var (
@@ -162,9 +252,15 @@ func identifiers(s string) []string {
 		}
 	}
 	for _, run := range codeRun.FindAllString(s, -1) {
-		for _, slashed := range strings.Split(run, "/") {
+		parts := strings.Split(run, "/")
+		for i, slashed := range parts {
 			if !quantityJoin.MatchString(slashed) {
 				add(slashed)
+			}
+			// A letter or two after a slash is the code's variant suffix
+			// (dvpfx820/w is the white dvpfx820w).
+			if i > 0 && len(slashed) <= 2 && strings.Trim(slashed, "abcdefghijklmnopqrstuvwxyz") == "" {
+				add(parts[i-1] + slashed)
 			}
 			if strings.Contains(slashed, "-") {
 				for _, part := range strings.Split(slashed, "-") {
@@ -184,16 +280,6 @@ var (
 	// 24-port, 10-cup, 18-70mm, 3-6.
 	quantityJoin = regexp.MustCompile(`^[0-9.]+-([a-z]+|[0-9.]+[a-z]*)$`)
 )
-
-// stem is a code without its trailing letters (a colour or region
-// suffix: lmvm2085wh → lmvm2085), or "" when too little would be left.
-func stem(code string) string {
-	s := strings.TrimRightFunc(code, func(r rune) bool { return r < '0' || r > '9' })
-	if len(s) < 5 || len(s) == len(code) {
-		return ""
-	}
-	return s
-}
 
 // isCode: 5 to 30 characters, letters and digits (or five digits), and
 // no run of more than five letters (iphone15promax names a phone that a
@@ -248,6 +334,24 @@ var measureRe = func() *regexp.Regexp {
 	sort.Slice(alts, func(i, j int) bool { return len(alts[i]) > len(alts[j]) })
 	return regexp.MustCompile(`(^|[^0-9a-z.])([0-9]+(?:\.[0-9]+)?) ?(` + strings.Join(alts, "|") + `)($|[^a-z0-9])`)
 }()
+
+// valuesUnit returns the unit every value is a single measure in, or "".
+func valuesUnit(values []string) string {
+	unit := ""
+	for _, v := range values {
+		m := measures(v)
+		if len(m) != 1 {
+			return ""
+		}
+		for u, vs := range m {
+			if len(vs) != 1 || unit != "" && u != unit {
+				return ""
+			}
+			unit = u
+		}
+	}
+	return unit
+}
 
 // measures returns the numbers with units in s, by unit.
 func measures(s string) map[string][]float64 {

@@ -18,15 +18,13 @@ type Config struct {
 	// K is how many candidates are fetched per scope.
 	K int
 	// DuplicateScore and SimilarScore turn the verifier's score (the
-	// probability that two listings are the same item) into a verdict.
-	// 0.40 is where clustering the sample catalogue (Chinese listings,
-	// like the ones the service stores) scores best; 0.15 is about where
-	// F1 peaks on Abt-Buy's validation split (English electronics, sparser
-	// evidence), so a pair above it is worth a reviewer's look.
+	// probability that two listings are the same item) into a verdict:
+	// duplicate at or above DuplicateScore, similar (a reviewer's look, or
+	// a second opinion) between the two.
 	DuplicateScore float64
 	SimilarScore   float64
-	// Weights are the verifier's; nil means DefaultWeights.
-	Weights *Weights
+	// Model is the verifier's; nil means DefaultModel.
+	Model *Model
 	// MaxRewrites bounds the extra rewrites the pipeline makes when a
 	// listing's copy duplicates another shop's of its group.
 	MaxRewrites int
@@ -36,9 +34,12 @@ type Config struct {
 // selling points, chosen on the sample catalogue's same-category pairs: at
 // 0.90 different items do not score as high, though text alone finds few
 // same-item pairs from other suppliers (the verifier's evidence does that);
-// at 0.80 a pair is worth a reviewer's look.
+// at 0.80 a pair is worth a reviewer's look. The verifier's thresholds are
+// the default model's policy, chosen on the validation splits it was not
+// fitted on.
 func DefaultConfig() Config {
-	return Config{DuplicateThreshold: 0.90, SimilarThreshold: 0.80, K: 5, DuplicateScore: 0.4, SimilarScore: 0.15, MaxRewrites: 10}
+	p := DefaultModel().Policy
+	return Config{DuplicateThreshold: 0.90, SimilarThreshold: 0.80, K: 5, DuplicateScore: p.Duplicate, SimilarScore: p.Similar, MaxRewrites: 10}
 }
 
 // Validate reports every problem at once.

@@ -1,86 +1,252 @@
 package dedupeval
 
 import (
+	"encoding/json"
 	"math"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
 
 	"github.com/listinggen/listinggen/pipeline/dedup"
 )
 
+// Named is a set of labelled pairs from one source (a benchmark split, a
+// part of a catalogue).
+type Named struct {
+	Name  string
+	Pairs []Pair
+}
+
 // FitConfig controls Fit.
 type FitConfig struct {
-	// L2 is the ridge penalty; Epochs and Rate drive gradient descent.
-	L2     float64
-	Epochs int
-	Rate   float64
-	// Fixed features keep their weight from Start (those the training data
-	// cannot inform, such as attributes in a benchmark without them).
-	Fixed map[int]bool
-	Start dedup.Weights
+	GBT    GBTConfig
+	Priors dedup.Priors
+	// BandLogOdds is the width of the borderline band below the duplicate
+	// threshold, in log-odds: pairs scoring in it are worth a second
+	// opinion.
+	BandLogOdds float64
 }
 
-// Fit fits the verifier's logistic model to labelled pairs by full-batch
-// gradient descent on the mean log loss, so that its score is a
-// probability. DefaultWeights are its result under DefaultFitConfig
-// (TestDefaultWeightsAreTheFit checks that they match).
-func Fit(pairs []Pair, cfg FitConfig) dedup.Weights {
-	xs := make([][dedup.NumFeatures]float64, len(pairs))
-	ys := make([]float64, len(pairs))
-	v := dedup.NewVerifier(cfg.Start)
-	for i, p := range pairs {
-		xs[i] = v.Compare(p.A, p.B).Features()
-		if p.Match {
-			ys[i] = 1
-		}
-	}
-	w := cfg.Start
-	n := float64(len(pairs))
-	for range cfg.Epochs {
-		var gb float64
-		var g [dedup.NumFeatures]float64
-		for i, x := range xs {
-			z := w.Bias
-			for j, xj := range x {
-				z += w.W[j] * xj
-			}
-			d := sigmoid(z) - ys[i]
-			gb += d
-			for j, xj := range x {
-				g[j] += d * xj
-			}
-		}
-		w.Bias -= cfg.Rate * gb / n
-		for j := range g {
-			if !cfg.Fixed[j] {
-				w.W[j] -= cfg.Rate * (g[j]/n + cfg.L2*w.W[j])
-			}
-		}
-	}
-	for j := range w.W {
-		w.W[j] = math.Round(w.W[j]*10) / 10
-	}
-	w.Bias = math.Round(w.Bias*10) / 10
-	return w
-}
-
-// DefaultFitConfig is the fit behind DefaultWeights: the weights the
-// training data cannot inform (brand, category, images) are held at their
-// hand-set values.
+// DefaultFitConfig is the fit behind the shipped model.
 func DefaultFitConfig() FitConfig {
-	return FitConfig{L2: 1e-3, Epochs: 5000, Rate: 2, Start: dedup.DefaultWeights(),
-		Fixed: fixedFeatures("brand_conflict", "category_conflict", "image_near", "image_far")}
-}
-
-// fixedFeatures returns the indexes of the named features.
-func fixedFeatures(names ...string) map[int]bool {
-	out := map[int]bool{}
-	for i := range dedup.NumFeatures {
-		for _, n := range names {
-			if dedup.FeatureName(i) == n {
-				out[i] = true
+	gbt := DefaultGBTConfig()
+	for name, d := range monotone {
+		for i := range dedup.NumFeatures {
+			if dedup.FeatureName(i) == name {
+				gbt.Monotone[i] = d
 			}
 		}
+	}
+	return FitConfig{
+		GBT:         gbt,
+		Priors:      dedup.Priors{CategoryConflict: -4, BrandConflict: -4, BrandAgree: 0.5, ImageNear: 4, ImageFar: -0.5},
+		BandLogOdds: 1.5,
+	}
+}
+
+// Fit fits the verifier's model on the training sets: the IDF table from
+// their titles, then the trees on their pairs, each set weighing the same
+// in total so that the largest does not decide alone. The policy is left
+// for ChoosePolicy, on other data.
+func Fit(train []Named, cfg FitConfig) *dedup.Model {
+	m := &dedup.Model{Priors: cfg.Priors, IDF: BuildIDF(train)}
+	for i := range dedup.NumFeatures {
+		m.Features = append(m.Features, dedup.FeatureName(i))
+	}
+	v := dedup.NewVerifier(m)
+	var xs [][dedup.NumFeatures]float64
+	var ys, ws []float64
+	total := 0
+	for _, set := range train {
+		total += len(set.Pairs)
+	}
+	for _, set := range train {
+		w := float64(total) / float64(len(train)*len(set.Pairs))
+		xs = append(xs, PairMatrix(v, set.Pairs)...)
+		for _, p := range set.Pairs {
+			ys = append(ys, b2f(p.Match))
+			ws = append(ws, w)
+		}
+	}
+	m.Base, m.Trees = TrainGBT(xs, ys, ws, cfg.GBT)
+	m.Base = roundTo(m.Base, 1e-6)
+	return m
+}
+
+// monotone says which way each feature may move the log-odds: evidence
+// of sameness never counts against a match, evidence of difference never
+// for it. Features without an entry (lengths, the share of Han text) are
+// context and free.
+var monotone = map[string]int8{
+	"ngram_cos": 1, "token_cos": 1, "contain": 1, "rare_shared": 1, "rare_only": -1, "text_cos": 1,
+	"title_in_text": 1, "code_shared": 1, "code_miss_min": -1, "code_miss_max": -1,
+	"number_shared": 1, "number_miss": -1, "price_ratio": -1, "spec_agree": 1, "spec_partial": -1,
+	"spec_conflict": -1, "spec_share": 1, "attr_share": 1, "attr_differ": -1, "attr_order": 1,
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// PairMatrix computes the features of every pair, on all cores; an item
+// in many pairs is prepared once.
+func PairMatrix(v *dedup.Verifier, pairs []Pair) [][dedup.NumFeatures]float64 {
+	prepared := prepareAll(v, pairs)
+	out := make([][dedup.NumFeatures]float64, len(pairs))
+	parallel(len(pairs), func(i int) {
+		out[i] = dedup.PairFeatures(prepared[2*i], prepared[2*i+1])
+	})
+	return out
+}
+
+// prepareAll prepares both items of every pair: items 2i and 2i+1 are
+// pair i's.
+func prepareAll(v *dedup.Verifier, pairs []Pair) []dedup.Prepared {
+	index := map[string]int{}
+	var distinct []dedup.Item
+	slot := make([]int, 2*len(pairs))
+	for i, p := range pairs {
+		for j, it := range [2]dedup.Item{p.A, p.B} {
+			b, _ := json.Marshal(it)
+			k, ok := index[string(b)]
+			if !ok {
+				k = len(distinct)
+				index[string(b)] = k
+				distinct = append(distinct, it)
+			}
+			slot[2*i+j] = k
+		}
+	}
+	prepared := make([]dedup.Prepared, len(distinct))
+	parallel(len(distinct), func(i int) { prepared[i] = v.Prepare(distinct[i]) })
+	out := make([]dedup.Prepared, len(slot))
+	for i, k := range slot {
+		out[i] = prepared[k]
 	}
 	return out
 }
 
+// parallel calls fn(i) for i in [0, n) on all cores.
+func parallel(n int, fn func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// BuildIDF learns token rarity from the distinct titles of each training
+// set (see dedup.IDF). Tokens seen once in every set are left out: they
+// weigh Unknown, as unseen ones do.
+func BuildIDF(train []Named) dedup.IDF {
+	idf := dedup.IDF{Weights: map[string]float64{}}
+	weight := func(docs, df int) float64 { return 1 + math.Log(float64(docs+1)/float64(df+1)) }
+	for _, set := range train {
+		seen := map[string]bool{}
+		df := map[string]int{}
+		for _, p := range set.Pairs {
+			for _, it := range []dedup.Item{p.A, p.B} {
+				if seen[it.Title] {
+					continue
+				}
+				seen[it.Title] = true
+				toks := map[string]bool{}
+				for _, t := range dedup.Tokens(dedup.Fold(it.Title)) {
+					toks[t] = true
+				}
+				for t := range toks {
+					df[t]++
+				}
+			}
+		}
+		docs := len(seen)
+		if u := weight(docs, 1); idf.Unknown == 0 || u < idf.Unknown {
+			idf.Unknown = roundTo(u, 1e-3)
+		}
+		for t, n := range df {
+			if n < 2 {
+				continue
+			}
+			w := roundTo(weight(docs, n), 1e-3)
+			if old, ok := idf.Weights[t]; !ok || w < old {
+				idf.Weights[t] = w
+			}
+		}
+	}
+	if os.Getenv("IDF_UNKNOWN") == "median" {
+		var ws []float64
+		for _, w := range idf.Weights {
+			ws = append(ws, w)
+		}
+		sort.Float64s(ws)
+		idf.Unknown = ws[len(ws)/2]
+	}
+	return idf
+}
+
+// ChoosePolicy picks the thresholds on the validation sets: the duplicate
+// threshold where the mean F1 over the sets is highest (one threshold for
+// every domain), the borderline band BandLogOdds below it, and the
+// clustering threshold where clustering tune scores best.
+func ChoosePolicy(v *dedup.Verifier, valid []Named, cfg FitConfig, tune *Catalogue) dedup.Policy {
+	scored := make([][]Scored, len(valid))
+	for i, set := range valid {
+		scored[i] = ScorePairs(set.Pairs, func(a, b dedup.Item) float64 { return v.Compare(a, b).Score })
+	}
+	ts := make([]float64, 0, 91)
+	for k := 5; k <= 95; k++ {
+		ts = append(ts, float64(k)/100)
+	}
+	best, bestF := 0.5, -1.0
+	for _, t := range ts {
+		var f float64
+		for _, s := range scored {
+			f += At(s, t).F1
+		}
+		if f > bestF+1e-12 {
+			best, bestF = t, f
+		}
+	}
+	p := dedup.Policy{Duplicate: best, Similar: roundTo(sigmoid(logit(best)-cfg.BandLogOdds), 0.001)}
+	p.Cluster = best
+	if tune != nil {
+		p.ClusterBlock = roundTo(MeanCategorySize(tune.Products), 0.01)
+		v.Model().Policy.ClusterBlock = p.ClusterBlock
+		items := tune.Items()
+		bestC := -1.0
+		for _, t := range ts {
+			got := dedup.ClusterItems(items, dedup.ClusterConfig{Threshold: t, Model: v.Model()})
+			if f := PairwiseF1(got, tune.Truth).F1; f > bestC+1e-12 {
+				p.Cluster, bestC = t, f
+			}
+		}
+	}
+	return p
+}
+
+func logit(p float64) float64 { return math.Log(p / (1 - p)) }
+
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+
+// FitRecord is what the model file says about its making.
+type FitRecord struct {
+	Command string         `json:"command"`
+	Train   map[string]int `json:"train_pairs"`
+	Valid   map[string]int `json:"valid_pairs"`
+	GBT     GBTConfig      `json:"gbt"`
+	Split   string         `json:"catalogue_split"`
+}
+
+func (r FitRecord) raw() json.RawMessage {
+	b, _ := json.Marshal(r)
+	return b
+}
