@@ -26,7 +26,11 @@ import (
 )
 
 const evalUsage = `Usage:
-  listinggen-lab eval [all]        every figure below, on the repository's test data
+  listinggen-lab eval [all]        the table, diversity and latency, on the repository's test data
+  listinggen-lab eval table        [--data DIR] [--synthetic 20000] [--lodo=true]
+                                   every test split and catalogue: the shipped model, the
+                                   leave-one-dataset-out models, the trigram baseline, the
+                                   second-opinion share and the clustering time, in one table
   listinggen-lab eval dedup        --pairs FILE --tune-on FILE [--curve FILE.svg]
   listinggen-lab eval clusters     --catalogue FILE --truth FILE
   listinggen-lab eval diversity    --catalogue FILE [--shops 10]
@@ -57,18 +61,22 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	truth := fs.FlagSet.String("truth", evalFiles.truth, "true clusters: {\"cluster\": n, \"ids\": [...]} a line")
 	shops := fs.FlagSet.Int("shops", 10, "shops of one group the catalogue is generated for (diversity, latency)")
 	queries := fs.FlagSet.Int("queries", 300, "dedup checks timed (latency)")
+	data := fs.FlagSet.String("data", "testdata", "the testdata directory (table)")
+	synthetic := fs.FlagSet.Int("synthetic", 20000, "products of the synthetic catalogue, 0 for none (table)")
+	lodo := fs.FlagSet.Bool("lodo", true, "fit and measure the leave-one-dataset-out models (table)")
 	fs.FlagSet.Usage = func() { fmt.Fprint(stderr, evalUsage); fs.FlagSet.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	run := map[string]func() error{
+		"table":     func() error { return evalTable(stdout, *data, *synthetic, *lodo) },
 		"dedup":     func() error { return evalPairs(stdout, *pairs, *tune, *curve) },
 		"clusters":  func() error { return evalClusters(stdout, *catalogue, *truth) },
 		"diversity": func() error { return evalDiversity(ctx, stdout, *catalogue, *shops) },
 		"latency":   func() error { return evalLatency(ctx, stdout, *catalogue, *shops, *queries) },
 	}
 	if what == "all" {
-		for _, name := range []string{"dedup", "clusters", "diversity", "latency"} {
+		for _, name := range []string{"table", "diversity", "latency"} {
 			if err := run[name](); err != nil {
 				return fmt.Errorf("eval %s: %w", name, err)
 			}
@@ -83,34 +91,22 @@ func eval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return f()
 }
 
-func readPairsFile(path string) ([]dedupeval.Pair, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ps, err := dedupeval.ReadPairs(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return ps, nil
-}
-
 func evalPairs(w io.Writer, pairsPath, tunePath, curvePath string) error {
 	if filepath.Clean(pairsPath) == filepath.Clean(tunePath) {
 		return errors.New("--tune-on must not be the reported file: a threshold tuned on the test split overstates F1")
 	}
-	test, err := readPairsFile(pairsPath)
+	test, err := dedupeval.ReadPairsFile(pairsPath)
 	if err != nil {
 		return err
 	}
-	tune, err := readPairsFile(tunePath)
+	tune, err := dedupeval.ReadPairsFile(tunePath)
 	if err != nil {
 		return err
 	}
-	r := dedupeval.EvaluatePairs(tune, test, dedup.NewVerifier(dedup.DefaultWeights()))
+	r := dedupeval.EvaluatePairs(tune, test, dedup.NewVerifier(nil))
 	fmt.Fprintf(w, "== dedup pairs: %s (%d pairs), threshold tuned on %s (%d pairs)\n", pairsPath, len(test), tunePath, len(tune))
 	fmt.Fprintf(w, "%-26s %s\n", "verifier (evidence)", r.Test)
+	fmt.Fprintf(w, "%-26s %s; second opinion asked on %.1f%% of pairs\n", "at the shipped threshold", r.Shipped, 100*r.Asked)
 	fmt.Fprintf(w, "%-26s %s\n", "baseline (trigram cosine)", r.BaselineTest)
 	fmt.Fprintf(w, "%-26s %.3f (mean squared error of the scores as probabilities)\n", "verifier Brier score", r.Brier)
 	if curvePath != "" {
@@ -132,51 +128,39 @@ func evalPairs(w io.Writer, pairsPath, tunePath, curvePath string) error {
 	return nil
 }
 
-// readClusteredCatalogue reads a catalogue and its true clusters, as one
-// cluster number per product.
-func readClusteredCatalogue(cataloguePath, truthPath string) ([]listinggen.Product, []int, error) {
-	ps, err := readCatalogue(cataloguePath)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := os.Open(truthPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	truth, err := dedupeval.ReadTruth(f, ps)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", truthPath, err)
-	}
-	return ps, truth, nil
-}
-
-func readCatalogue(path string) ([]listinggen.Product, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ps, err := dedupeval.ReadProducts(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return ps, nil
-}
-
 func evalClusters(w io.Writer, cataloguePath, truthPath string) error {
-	ps, truth, err := readClusteredCatalogue(cataloguePath, truthPath)
+	c, err := dedupeval.ReadCatalogueFiles(filepath.Base(cataloguePath), cataloguePath, truthPath)
 	if err != nil {
 		return err
 	}
-	cfg := dedup.DefaultClusterConfig()
+	ps, truth := c.Products, c.Truth
 	start := time.Now()
-	got := dedup.Cluster(ps, cfg)
+	got := dedup.Cluster(ps, dedup.DefaultClusterConfig())
 	took := time.Since(start)
 	m := dedupeval.PairwiseF1(got, truth)
-	m.Threshold = cfg.Threshold
+	m.Threshold = dedup.DefaultModel().Policy.Cluster
 	fmt.Fprintf(w, "== catalogue clusters: %s (%d products), truth %s\n", cataloguePath, len(ps), truthPath)
 	fmt.Fprintf(w, "%-26s %s; %d clusters in %v\n", "pairwise", m, len(dedup.Groups(got)), took.Round(time.Millisecond))
+	return nil
+}
+
+// evalTable prints the cross-domain table: every test split and catalogue,
+// measured with the shipped model, the leave-one-dataset-out models and
+// the trigram baseline.
+func evalTable(w io.Writer, dir string, synthetic int, lodo bool) error {
+	d, err := dedupeval.LoadData(dir, true)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	rows := dedupeval.CrossDomain(d, dedup.DefaultModel(), dedupeval.DefaultFitConfig(), dedupeval.ReportConfig{Synthetic: synthetic, LODO: lodo})
+	p := dedup.DefaultModel().Policy
+	fmt.Fprintf(w, "== dedup across domains (%s; %v)\n", dir, time.Since(start).Round(time.Second))
+	fmt.Fprintf(w, "pairs: threshold tuned on each source's valid split (catalogue: the tune part of train-2000); shipped threshold %.2f, second opinion on [%.3f, %.2f)\n",
+		p.Duplicate, p.Similar, p.Duplicate)
+	fmt.Fprintf(w, "clusters: pairwise, at the clustering threshold chosen on the tune part (%.2f in categories of %.1f products, higher in larger ones); CPU on one core\n\n",
+		p.Cluster, p.ClusterBlock)
+	dedupeval.PrintTable(w, rows)
 	return nil
 }
 
@@ -320,7 +304,7 @@ func diversity(ctx context.Context, cataloguePath string, nShops int) (*Diversit
 	if nShops < 2 || nShops > 100 {
 		return nil, nil, errors.New("--shops must be in [2, 100]")
 	}
-	ps, err := readCatalogue(cataloguePath)
+	ps, err := dedupeval.ReadCatalogueFile(cataloguePath)
 	if err != nil {
 		return nil, nil, err
 	}

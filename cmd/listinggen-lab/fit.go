@@ -1,40 +1,97 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
+	"os"
+	"sort"
 
 	"github.com/listinggen/listinggen/internal/envflag"
 	"github.com/listinggen/listinggen/internal/lab/dedupeval"
 	"github.com/listinggen/listinggen/pipeline/dedup"
 )
 
-// fit refits the dedup verifier's weights on the training pairs and the
-// catalogue's true clusters and prints them next to the shipped ones, so
-// that a change to the features or the data shows what the weights become.
+// modelPath is where the shipped model lives, relative to the repository
+// root; the dedup package embeds it.
+const modelPath = "pipeline/dedup/model.json"
+
+// fit refits the dedup verifier on the training splits, chooses its
+// thresholds on the validation splits and writes the model file the
+// server embeds; with --check it only says whether the file is what the
+// fit gives. The fit is deterministic: the same data give the same bytes.
 func fit(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	f := envflag.New("fit", func(string) string { return "" }, stderr)
-	train := f.FlagSet.String("pairs", "testdata/dedup/abt-buy-train.jsonl", "labelled training pairs (JSON lines)")
-	catalogue := f.FlagSet.String("catalogue", evalFiles.catalogue, "products whose true clusters add training pairs")
-	truth := f.FlagSet.String("truth", evalFiles.truth, "the catalogue's true clusters")
+	data := f.FlagSet.String("data", "testdata", "the testdata directory: dedup/*-{train,valid}.jsonl and catalogue/train-2000*.jsonl")
+	out := f.FlagSet.String("out", modelPath, "the model file to write (or to check)")
+	check := f.FlagSet.Bool("check", false, "do not write: fail when the file differs from the fit")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	pairs, err := readPairsFile(*train)
+	m, err := fitModel(*data)
 	if err != nil {
 		return err
 	}
-	ps, clusters, err := readClusteredCatalogue(*catalogue, *truth)
+	b, err := m.MarshalIndent()
 	if err != nil {
 		return err
 	}
-	w := dedupeval.Fit(append(pairs, dedupeval.CataloguePairs(ps, clusters)...), dedupeval.DefaultFitConfig())
-	shipped := dedup.DefaultWeights()
-	fmt.Fprintf(stdout, "%-20s %8s %8s\n", "feature", "fitted", "shipped")
-	fmt.Fprintf(stdout, "%-20s %8.1f %8.1f\n", "bias", w.Bias, shipped.Bias)
-	for i := range dedup.NumFeatures {
-		fmt.Fprintf(stdout, "%-20s %8.1f %8.1f\n", dedup.FeatureName(i), w.W[i], shipped.W[i])
+	printFit(stdout, m)
+	if *check {
+		old, err := os.ReadFile(*out)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(old, b) {
+			return fmt.Errorf("%s is not the fit of %s: run listinggen-lab fit", *out, *data)
+		}
+		fmt.Fprintf(stdout, "%s is the fit (%d bytes)\n", *out, len(b))
+		return nil
 	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", *out, len(b))
 	return nil
+}
+
+// fitModel is the shipped model's fit on the data under dir.
+func fitModel(dir string) (*dedup.Model, error) {
+	d, err := dedupeval.LoadData(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	m := dedupeval.FitData(d, dedupeval.DefaultFitConfig())
+	if err := m.Check(); err != nil {
+		return nil, errors.Join(errors.New("the fit gives a model the code cannot use"), err)
+	}
+	return m, nil
+}
+
+// printFit summarises a model: its policy and what its trees lean on (the
+// summed size of each feature's splits).
+func printFit(w io.Writer, m *dedup.Model) {
+	p := m.Policy
+	fmt.Fprintf(w, "%d trees, %d IDF tokens; duplicate at %.2f, similar at %.3f, clustering at %.2f (categories of %.1f)\n",
+		len(m.Trees), len(m.IDF.Weights), p.Duplicate, p.Similar, p.Cluster, p.ClusterBlock)
+	var use [dedup.NumFeatures]float64
+	for _, t := range m.Trees {
+		for _, n := range t.Nodes {
+			if n.Left > 0 {
+				use[n.Feature] += math.Abs(t.Nodes[n.Left].Value-n.Value) + math.Abs(t.Nodes[n.Right].Value-n.Value)
+			}
+		}
+	}
+	idx := make([]int, dedup.NumFeatures)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return use[idx[a]] > use[idx[b]] })
+	fmt.Fprintf(w, "%-16s %s\n", "feature", "use")
+	for _, i := range idx {
+		fmt.Fprintf(w, "%-16s %.1f\n", dedup.FeatureName(i), use[i])
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/listinggen/listinggen/internal/envflag"
+	"github.com/listinggen/listinggen/internal/lab/dedupeval"
 	"github.com/listinggen/listinggen/internal/lab/openaibench"
 	"github.com/listinggen/listinggen/internal/openaitest"
 )
@@ -27,7 +28,7 @@ func llmBench(ctx context.Context, args []string, getenv func(string) string, st
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	products, err := readCatalogue(*catalogue)
+	products, err := dedupeval.ReadCatalogueFile(*catalogue)
 	if err != nil {
 		return err
 	}

@@ -392,8 +392,8 @@ func blockingVector(f *features) map[string]float64 {
 		v["\x00p"+strconv.Itoa(b)] = blockPriceWeight
 		v["\x00p"+strconv.Itoa(b+1)] = blockPriceWeight
 	}
-	for _, code := range f.codes {
-		v["\x00c"+code] = blockCodeWeight
+	for _, c := range f.codes {
+		v["\x00c"+c.c] = blockCodeWeight
 	}
 	return v
 }

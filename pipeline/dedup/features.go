@@ -55,9 +55,10 @@ type features struct {
 	item     Item
 	grams    sparse   // title character n-grams, weighted by length
 	title    sparse   // title tokens, weighted by rarity
+	top      []uint64 // the title\'s rarest tokens
 	all      sparse   // title and text tokens
-	codes    []string // identifier tokens of the title, normalised
-	allCodes []string // of title and text
+	codes    []code   // identifiers of the title
+	allCodes []code   // of title and text
 	squashed string   // title and text, letters and digits only, lower case
 	numbers  []string // plain numbers of the title
 	measures map[string][]float64
@@ -88,9 +89,10 @@ func prepare(it Item, idf *IDF) *features {
 	f.grams = ngrams(title)
 	titleToks := Tokens(title)
 	f.title = newSparse(dedupe(titleToks), idf.Weight, true)
+	f.top = f.title.topRarest(3)
 	f.all = newSparse(dedupe(append(titleToks, Tokens(fold(it.Text))...)), idf.Weight, false)
-	f.codes = identifiers(title)
-	f.allCodes = identifiers(all)
+	f.codes = identifiers(title, idf)
+	f.allCodes = identifiers(all, idf)
 	f.squashed = textnorm.KeepASCIIAlnum(all)
 	f.numbers = plainNumbers(title)
 	f.measures = measures(all)
@@ -234,43 +236,70 @@ var (
 	measurement = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)?[a-z]{1,3}$`)
 )
 
-// identifiers returns the identifier tokens of s (already folded):
-// model numbers and SKU-like codes, normalised by dropping separators.
-// A token qualifies if it mixes letters and digits and is not a
-// measurement. Hyphenated parts are also tried joined (dsc + w120p), since
-// suppliers write the same code with and without separators, except where
-// the hyphen joins a number to a word or a range (24-port, 18-70mm), which
-// are quantities. A slash separates codes (dvpfx820/w, 10/100).
-func identifiers(s string) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(part string) {
-		c := textnorm.KeepASCIIAlnum(part)
-		if !seen[c] && isCode(c) && !measurement.MatchString(part) && !resolution.MatchString(c) {
-			seen[c] = true
-			out = append(out, c)
+// code is an identifier: a model number or a SKU-like code.
+type code struct {
+	c string // letters and digits only, lower case
+	// part marks a hyphenated part of a longer code (554724 of
+	// 554724-110), which names the family, not the item.
+	part bool
+	// rarity is the rarity of its rarest word: a code every shop prints
+	// (a coupon code, DDR3-1600) weighs little.
+	rarity float64
+}
+
+// identifiers returns the identifiers of s (already folded): model
+// numbers and SKU-like codes, normalised by dropping separators. A token
+// qualifies if it mixes letters and digits and is not a measurement.
+// Hyphenated codes are joined (dsc-w120p is dscw120p), since suppliers
+// write the same code with and without separators, except where the
+// hyphen joins a number to a word or a range (24-port, 18-70mm), which are
+// quantities; their parts are kept too, marked as parts. A slash
+// separates codes (dvpfx820/w, 10/100). The result is sorted by code.
+func identifiers(s string, idf *IDF) []code {
+	index := map[string]int{}
+	var out []code
+	add := func(piece string, part bool) {
+		c := textnorm.KeepASCIIAlnum(piece)
+		if !isCode(c) || measurement.MatchString(piece) || resolution.MatchString(c) {
+			return
 		}
+		if i, ok := index[c]; ok {
+			out[i].part = out[i].part && part
+			return
+		}
+		r := 0.0
+		for _, w := range textnorm.Words(piece) {
+			r = math.Max(r, idf.Weight(w))
+		}
+		index[c] = len(out)
+		out = append(out, code{c: c, part: part, rarity: r})
 	}
 	for _, run := range codeRun.FindAllString(s, -1) {
-		parts := strings.Split(run, "/")
-		for i, slashed := range parts {
+		pieces := strings.Split(run, "/")
+		for i, slashed := range pieces {
 			if !quantityJoin.MatchString(slashed) {
-				add(slashed)
+				add(slashed, false)
 			}
 			// A letter or two after a slash is the code's variant suffix
 			// (dvpfx820/w is the white dvpfx820w).
 			if i > 0 && len(slashed) <= 2 && strings.Trim(slashed, "abcdefghijklmnopqrstuvwxyz") == "" {
-				add(parts[i-1] + slashed)
+				add(pieces[i-1]+slashed, false)
 			}
 			if strings.Contains(slashed, "-") {
 				for _, part := range strings.Split(slashed, "-") {
-					add(part)
+					add(part, true)
 				}
 			}
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].c < out[j].c })
 	return out
+}
+
+// states reports whether codes hold c, whole or as a part.
+func states(codes []code, c string) bool {
+	i := sort.Search(len(codes), func(i int) bool { return codes[i].c >= c })
+	return i < len(codes) && codes[i].c == c
 }
 
 var (

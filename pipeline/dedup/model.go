@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -84,10 +85,15 @@ type Policy struct {
 // commonest (N titles, df of them with the token), so that a word common
 // in one domain (连衣裙 among dresses, "cable" among electronics) weighs
 // little even where the other corpora never use it. A token the table
-// does not list weighs Unknown: rarer than any it lists.
+// does not list and that holds a digit (a model number, a part number)
+// weighs Unknown, rarer than any it lists; one of letters alone weighs
+// UnknownWord, a middling word's rarity: a word no training text uses is
+// most likely an ordinary word of a domain the training text did not
+// cover (a brand, a product type), not a rare one.
 type IDF struct {
-	Unknown float64            `json:"unknown"`
-	Weights map[string]float64 `json:"weights"`
+	Unknown     float64            `json:"unknown"`
+	UnknownWord float64            `json:"unknown_word"`
+	Weights     map[string]float64 `json:"weights"`
 }
 
 // Weight returns the rarity of token t.
@@ -95,7 +101,10 @@ func (d *IDF) Weight(t string) float64 {
 	if w, ok := d.Weights[t]; ok {
 		return w
 	}
-	return d.Unknown
+	if strings.ContainsAny(t, "0123456789") || d.UnknownWord == 0 {
+		return d.Unknown
+	}
+	return d.UnknownWord
 }
 
 // Check reports a model the code cannot use.

@@ -62,10 +62,36 @@ func newSparse(toks []string, weight func(string) float64, keepTokens bool) spar
 }
 
 // has reports whether the bag holds the token.
-func (s *sparse) has(t string) bool {
-	id := hashToken(t)
+func (s *sparse) has(t string) bool { return s.hasID(hashToken(t)) }
+
+func (s *sparse) hasID(id uint64) bool {
 	i := sort.Search(len(s.ids), func(i int) bool { return s.ids[i] >= id })
 	return i < len(s.ids) && s.ids[i] == id
+}
+
+// topRarest returns the hashes of the n rarest tokens of s: highest
+// weight first, then the longer (a longer token is the more specific when
+// the table knows neither), then the smaller token.
+func (s *sparse) topRarest(n int) []uint64 {
+	idx := make([]int, len(s.ids))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		i, j := idx[a], idx[b]
+		if s.w[i] != s.w[j] {
+			return s.w[i] > s.w[j]
+		}
+		if len(s.toks[i]) != len(s.toks[j]) {
+			return len(s.toks[i]) > len(s.toks[j])
+		}
+		return s.toks[i] < s.toks[j]
+	})
+	out := make([]uint64, 0, n)
+	for _, i := range idx[:min(n, len(idx))] {
+		out = append(out, s.ids[i])
+	}
+	return out
 }
 
 // overlap is what one merge of two bags finds.

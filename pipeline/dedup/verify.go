@@ -20,12 +20,14 @@ const (
 	fContain             // rarity weight of the shared title tokens over the lighter title's
 	fRareShared          // rarity of the rarest token the titles share (0 none)
 	fRareOnly            // the lesser over both sides of the rarest title token the other item lacks
+	fTopCovered          // the lesser over both sides of the share of its title's three rarest tokens the other item has
 	fTextCos             // rarity-weighted cosine of title and text
 	fTitleInText         // the lesser over both sides of the share of a title's weight found in the other item
 	fTokens              // tokens of the shorter title
 	fLengthRatio         // tokens of the shorter title over the longer's
 	fHan                 // share of Han letters in the titles
 	fCodeShared          // length of the longest identifier of a title that the other item states (NaN: no title has one)
+	fCodeRarity          // rarity of that identifier's rarest word (0: none shared)
 	fCodeMissMin         // the lesser over both sides of its title identifiers the other item does not state
 	fCodeMissMax         // the greater of the same
 	fCodeVariant         // length of the longest identifier of one item inside a longer one of the other (dvpfx820, dvpfx820p)
@@ -40,13 +42,12 @@ const (
 	fAttrShare           // share of the attributes both state with equal values (NaN: none in common)
 	fAttrDiffer          // attributes both state with unequal values
 	fAttrOrder           // share of the equal multi-valued attributes listed in the same order (NaN: none)
-	fCategory            // 1 the same category, 0.5 the same top level, 0 different (NaN: unknown)
 	NumFeatures
 )
 
 var featureNames = [NumFeatures]string{
-	"ngram_cos", "token_cos", "contain", "rare_shared", "rare_only", "text_cos", "title_in_text", "tokens",
-	"length_ratio", "han", "code_shared", "code_miss_min", "code_miss_max", "code_variant", "code_family", "number_shared",
+	"ngram_cos", "token_cos", "contain", "rare_shared", "rare_only", "top_covered", "text_cos", "title_in_text", "tokens",
+	"length_ratio", "han", "code_shared", "code_rarity", "code_miss_min", "code_miss_max", "code_variant", "code_family", "number_shared",
 	"number_miss", "price_ratio", "spec_agree", "spec_partial", "spec_conflict", "spec_share", "attr_share", "attr_differ", "attr_order",
 }
 
@@ -65,9 +66,9 @@ const (
 // featureKind is the evidence kind each feature's share counts towards.
 var featureKind = [NumFeatures]string{
 	fNgram: EvidenceText, fTokenCos: EvidenceText, fContain: EvidenceText, fRareShared: EvidenceText,
-	fRareOnly: EvidenceText, fTextCos: EvidenceText, fTitleInText: EvidenceText, fTokens: EvidenceText,
+	fRareOnly: EvidenceText, fTopCovered: EvidenceText, fTextCos: EvidenceText, fTitleInText: EvidenceText, fTokens: EvidenceText,
 	fLengthRatio: EvidenceText, fHan: EvidenceText,
-	fCodeShared: EvidenceIdentifier, fCodeMissMin: EvidenceIdentifier, fCodeMissMax: EvidenceIdentifier,
+	fCodeShared: EvidenceIdentifier, fCodeRarity: EvidenceIdentifier, fCodeMissMin: EvidenceIdentifier, fCodeMissMax: EvidenceIdentifier,
 	fCodeVariant: EvidenceIdentifier, fCodeFamily: EvidenceIdentifier,
 	fNumberShared: EvidenceNumber, fNumberMiss: EvidenceNumber,
 	fPriceRatio: EvidencePrice,
@@ -254,6 +255,7 @@ func pairFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
 	// A title's tokens against the other item's title and text.
 	ta, tb := merge(&a.title, &b.all, false), merge(&b.title, &a.all, false)
 	x[fRareOnly] = math.Min(ta.maxOnlyA, tb.maxOnlyA)
+	x[fTopCovered] = math.Min(covered(a.top, &b.all), covered(b.top, &a.all))
 	x[fTitleInText] = math.Min(share(ta.sharedA, a.title.sum), share(tb.sharedA, b.title.sum))
 	if facts.explain {
 		facts.shared = rarest(&a.title, tt.sharedList, 3)
@@ -276,7 +278,7 @@ func pairFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
 
 	// Identifiers.
 	if len(a.codes) == 0 && len(b.codes) == 0 {
-		x[fCodeShared], x[fCodeMissMin], x[fCodeMissMax] = math.NaN(), math.NaN(), math.NaN()
+		x[fCodeShared], x[fCodeRarity], x[fCodeMissMin], x[fCodeMissMax] = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 		x[fCodeVariant], x[fCodeFamily] = math.NaN(), math.NaN()
 	} else {
 		identifierFeatures(a, b, x, facts)
@@ -308,26 +310,31 @@ func pairFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
 	}
 }
 
+// identifierFeatures compares the items' identifiers: a whole code of
+// one title that the other item states (whole or as a part) is shared;
+// parts shared while the whole codes differ (554724-110, 554724-040) are
+// a family, not the item.
 func identifierFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
-	for _, c := range a.codes {
-		if len(c) > len(facts.code) && slices.Contains(b.allCodes, c) {
-			facts.code = c
+	var shared code
+	try := func(codes, other []code) {
+		for _, c := range codes {
+			if !c.part && len(c.c) > len(shared.c) && states(other, c.c) {
+				shared = c
+			}
 		}
 	}
-	for _, c := range b.codes {
-		if len(c) > len(facts.code) && slices.Contains(a.allCodes, c) {
-			facts.code = c
-		}
-	}
-	x[fCodeShared] = float64(len(facts.code))
+	try(a.codes, b.allCodes)
+	try(b.codes, a.allCodes)
+	facts.code = shared.c
+	x[fCodeShared], x[fCodeRarity] = float64(len(shared.c)), shared.rarity
 	missA, missB := missing(a.codes, b.allCodes), missing(b.codes, a.allCodes)
 	x[fCodeMissMin], x[fCodeMissMax] = float64(min(len(missA), len(missB))), float64(max(len(missA), len(missB)))
 	// A variant: one item's code inside a longer code of the other.
-	variant := func(codes, others []string) {
+	variant := func(codes, others []code) {
 		for _, c := range codes {
 			for _, o := range others {
-				if len(c) > len(facts.variant) && len(o) > len(c) && strings.Contains(o, c) {
-					facts.variant = c
+				if !c.part && len(c.c) > len(facts.variant) && len(o.c) > len(c.c) && strings.Contains(o.c, c.c) {
+					facts.variant = c.c
 				}
 			}
 		}
@@ -523,6 +530,20 @@ func specList(keys []string, a, b *features, versus bool) string {
 	return strings.Join(out, "; ")
 }
 
+// covered is the share of the token hashes ids found in s (0 for none).
+func covered(ids []uint64, s *sparse) float64 {
+	if len(ids) == 0 {
+		return 0
+	}
+	n := 0
+	for _, id := range ids {
+		if s.hasID(id) {
+			n++
+		}
+	}
+	return float64(n) / float64(len(ids))
+}
+
 // share is part over whole, 0 for an empty whole.
 func share(part, whole float64) float64 {
 	if whole == 0 {
@@ -549,12 +570,12 @@ func rarest(s *sparse, idx []int, n int) []string {
 	return out
 }
 
-// missing returns the codes that others lacks.
-func missing(codes, others []string) []string {
+// missing returns the whole codes that others do not state.
+func missing(codes, others []code) []string {
 	var out []string
 	for _, c := range codes {
-		if !slices.Contains(others, c) {
-			out = append(out, c)
+		if !c.part && !states(others, c.c) {
+			out = append(out, c.c)
 		}
 	}
 	return out

@@ -158,8 +158,11 @@ func (d *Data) TrainSets() []Named {
 	for _, b := range d.Benchmarks {
 		out = append(out, Named{Name: b.Name, Pairs: b.Train})
 	}
-	return append(out, Named{Name: "catalogue", Pairs: d.Train.Part(PartFit).Pairs()})
+	return append(out, Named{Name: CatalogueSource, Pairs: d.Train.Part(PartFit).Pairs()})
 }
+
+// CatalogueSource names the catalogue among the training sources.
+const CatalogueSource = "catalogue"
 
 // ValidSets are the threshold-choosing pairs: each benchmark's valid split
 // and the catalogue's tune part.
@@ -168,5 +171,5 @@ func (d *Data) ValidSets() []Named {
 	for _, b := range d.Benchmarks {
 		out = append(out, Named{Name: b.Name, Pairs: b.Valid})
 	}
-	return append(out, Named{Name: "catalogue", Pairs: d.Train.Part(PartTune).Pairs()})
+	return append(out, Named{Name: CatalogueSource, Pairs: d.Train.Part(PartTune).Pairs()})
 }

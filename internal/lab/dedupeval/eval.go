@@ -256,12 +256,29 @@ func trigrams(s string) map[string]float64 {
 	return out
 }
 
+// Asked is the share of scores in the policy's borderline band
+// [Similar, Duplicate): the pairs a second opinion is asked about.
+func Asked(scores []Scored, p dedup.Policy) float64 {
+	n := 0
+	for _, s := range scores {
+		if s.Score >= p.Similar && s.Score < p.Duplicate {
+			n++
+		}
+	}
+	return float64(n) / math.Max(1, float64(len(scores)))
+}
+
 // PairReport is the result of EvaluatePairs.
 type PairReport struct {
 	// Valid is the verifier's best F1 on the tuning split, whose threshold
 	// Test is measured at; the baseline is tuned and measured the same way.
 	Valid, Test                 Metrics
 	BaselineValid, BaselineTest Metrics
+	// Shipped is the verifier on test at the model's own duplicate
+	// threshold, untuned; Asked the share of test pairs in its borderline
+	// band, where a second opinion is asked.
+	Shipped Metrics
+	Asked   float64
 	// Brier is the mean squared error of the test scores as probabilities.
 	Brier float64
 	// Curves are the precision-recall curves on the test split.
@@ -276,6 +293,7 @@ func EvaluatePairs(tune, test []Pair, v *dedup.Verifier) PairReport {
 	r.Valid = BestThreshold(ScorePairs(tune, score))
 	ts := ScorePairs(test, score)
 	r.Test, r.Brier, r.Curve = At(ts, r.Valid.Threshold), Brier(ts), Curve(ts)
+	r.Shipped, r.Asked = At(ts, v.Model().Policy.Duplicate), Asked(ts, v.Model().Policy)
 	r.BaselineValid = BestThreshold(ScorePairs(tune, TrigramCosine))
 	bs := ScorePairs(test, TrigramCosine)
 	r.BaselineTest, r.BaselineCurve = At(bs, r.BaselineValid.Threshold), Curve(bs)

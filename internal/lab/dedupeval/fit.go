@@ -3,7 +3,8 @@ package dedupeval
 import (
 	"encoding/json"
 	"math"
-	"os"
+	"slices"
+	"strings"
 	"runtime"
 	"sort"
 	"sync"
@@ -22,10 +23,13 @@ type Named struct {
 type FitConfig struct {
 	GBT    GBTConfig
 	Priors dedup.Priors
-	// BandLogOdds is the width of the borderline band below the duplicate
+	// BandLogOdds is the widest borderline band below the duplicate
 	// threshold, in log-odds: pairs scoring in it are worth a second
-	// opinion.
+	// opinion. MaxAsked narrows it until no validation set has more than
+	// that share of its pairs in the band, so that the second opinion
+	// stays an exception.
 	BandLogOdds float64
+	MaxAsked    float64
 }
 
 // DefaultFitConfig is the fit behind the shipped model.
@@ -42,6 +46,7 @@ func DefaultFitConfig() FitConfig {
 		GBT:         gbt,
 		Priors:      dedup.Priors{CategoryConflict: -4, BrandConflict: -4, BrandAgree: 0.5, ImageNear: 4, ImageFar: -0.5},
 		BandLogOdds: 1.5,
+		MaxAsked:    0.05,
 	}
 }
 
@@ -79,8 +84,8 @@ func Fit(train []Named, cfg FitConfig) *dedup.Model {
 // for it. Features without an entry (lengths, the share of Han text) are
 // context and free.
 var monotone = map[string]int8{
-	"ngram_cos": 1, "token_cos": 1, "contain": 1, "rare_shared": 1, "rare_only": -1, "text_cos": 1,
-	"title_in_text": 1, "code_shared": 1, "code_miss_min": -1, "code_miss_max": -1,
+	"ngram_cos": 1, "token_cos": 1, "contain": 1, "rare_shared": 1, "rare_only": -1, "top_covered": 1, "text_cos": 1,
+	"title_in_text": 1, "code_shared": 1, "code_rarity": 1, "code_miss_min": -1, "code_miss_max": -1,
 	"number_shared": 1, "number_miss": -1, "price_ratio": -1, "spec_agree": 1, "spec_partial": -1,
 	"spec_conflict": -1, "spec_share": 1, "attr_share": 1, "attr_differ": -1, "attr_order": 1,
 }
@@ -144,31 +149,30 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// BuildIDF learns token rarity from the distinct titles of each training
-// set (see dedup.IDF). Tokens seen once in every set are left out: they
-// weigh Unknown, as unseen ones do.
+// BuildIDF learns token rarity from each training set (see dedup.IDF).
+// A document is a product, not a title: the titles the set's matching
+// pairs join into one item count once, so that a model number is as rare
+// in training as it is on a product no training pair has seen (its few
+// offers would otherwise make it look common). Tokens of a single product
+// in every set are left out: they weigh as unseen ones do.
 func BuildIDF(train []Named) dedup.IDF {
 	idf := dedup.IDF{Weights: map[string]float64{}}
 	weight := func(docs, df int) float64 { return 1 + math.Log(float64(docs+1)/float64(df+1)) }
 	for _, set := range train {
-		seen := map[string]bool{}
+		products := productsOf(set.Pairs)
 		df := map[string]int{}
-		for _, p := range set.Pairs {
-			for _, it := range []dedup.Item{p.A, p.B} {
-				if seen[it.Title] {
-					continue
-				}
-				seen[it.Title] = true
-				toks := map[string]bool{}
-				for _, t := range dedup.Tokens(dedup.Fold(it.Title)) {
+		for _, titles := range products {
+			toks := map[string]bool{}
+			for _, title := range titles {
+				for _, t := range dedup.Tokens(dedup.Fold(title)) {
 					toks[t] = true
 				}
-				for t := range toks {
-					df[t]++
-				}
+			}
+			for t := range toks {
+				df[t]++
 			}
 		}
-		docs := len(seen)
+		docs := len(products)
 		if u := weight(docs, 1); idf.Unknown == 0 || u < idf.Unknown {
 			idf.Unknown = roundTo(u, 1e-3)
 		}
@@ -182,20 +186,61 @@ func BuildIDF(train []Named) dedup.IDF {
 			}
 		}
 	}
-	if os.Getenv("IDF_UNKNOWN") == "median" {
-		var ws []float64
-		for _, w := range idf.Weights {
-			ws = append(ws, w)
+	// A word no training text uses weighs as the middling known word.
+	var words []float64
+	for t, w := range idf.Weights {
+		if !strings.ContainsAny(t, "0123456789") {
+			words = append(words, w)
 		}
-		sort.Float64s(ws)
-		idf.Unknown = ws[len(ws)/2]
+	}
+	if len(words) > 0 {
+		sort.Float64s(words)
+		idf.UnknownWord = words[len(words)/2]
 	}
 	return idf
 }
 
+// productsOf groups the distinct titles of pairs into products: titles
+// joined by a matching pair are one product's.
+func productsOf(pairs []Pair) [][]string {
+	index := map[string]int{}
+	var parent []int
+	id := func(title string) int {
+		i, ok := index[title]
+		if !ok {
+			i = len(parent)
+			index[title] = i
+			parent = append(parent, i)
+		}
+		return i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for _, p := range pairs {
+		a, b := id(p.A.Title), id(p.B.Title)
+		if p.Match {
+			parent[find(a)] = find(b)
+		}
+	}
+	groups := map[int][]string{}
+	for title, i := range index {
+		groups[find(i)] = append(groups[find(i)], title)
+	}
+	out := make([][]string, 0, len(groups))
+	for _, r := range sortedIntKeys(groups) {
+		out = append(out, groups[r])
+	}
+	return out
+}
+
 // ChoosePolicy picks the thresholds on the validation sets: the duplicate
 // threshold where the mean F1 over the sets is highest (one threshold for
-// every domain), the borderline band BandLogOdds below it, and the
+// every domain), the borderline band below it (see FitConfig), and the
 // clustering threshold where clustering tune scores best.
 func ChoosePolicy(v *dedup.Verifier, valid []Named, cfg FitConfig, tune *Catalogue) dedup.Policy {
 	scored := make([][]Scored, len(valid))
@@ -216,7 +261,17 @@ func ChoosePolicy(v *dedup.Verifier, valid []Named, cfg FitConfig, tune *Catalog
 			best, bestF = t, f
 		}
 	}
-	p := dedup.Policy{Duplicate: best, Similar: roundTo(sigmoid(logit(best)-cfg.BandLogOdds), 0.001)}
+	p := dedup.Policy{Duplicate: best}
+	for band := cfg.BandLogOdds; band > 0; band -= 0.25 {
+		p.Similar = roundTo(sigmoid(logit(best)-band), 0.001)
+		worst := 0.0
+		for _, s := range scored {
+			worst = math.Max(worst, Asked(s, p))
+		}
+		if worst <= cfg.MaxAsked {
+			break
+		}
+	}
 	p.Cluster = best
 	if tune != nil {
 		p.ClusterBlock = roundTo(MeanCategorySize(tune.Products), 0.01)
@@ -239,14 +294,58 @@ func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
 // FitRecord is what the model file says about its making.
 type FitRecord struct {
-	Command string         `json:"command"`
-	Train   map[string]int `json:"train_pairs"`
-	Valid   map[string]int `json:"valid_pairs"`
-	GBT     GBTConfig      `json:"gbt"`
-	Split   string         `json:"catalogue_split"`
+	Command string `json:"command"`
+	// Train and Valid count the pairs of each source fitted on and
+	// chosen on; Tune the catalogue products clustering was tuned on.
+	Train    map[string]int  `json:"train_pairs"`
+	Valid    map[string]int  `json:"valid_pairs"`
+	Tune     int             `json:"tune_products"`
+	Split    string          `json:"catalogue_split"`
+	GBT      GBTConfig       `json:"gbt"`
+	Monotone map[string]int8 `json:"monotone"`
 }
 
-func (r FitRecord) raw() json.RawMessage {
-	b, _ := json.Marshal(r)
-	return b
+// FitCommand is the command that writes the shipped model.
+const FitCommand = "go run ./cmd/listinggen-lab fit"
+
+// FitData fits a model on d's training sets, except the sources named in
+// leave (a leave-one-dataset-out fit), and chooses its policy on the
+// validation sets of the sources it was fitted on and, unless the
+// catalogue is left out, the catalogue's tune part. It reads no test
+// split. The shipped model is FitData(d, cfg).
+func FitData(d *Data, cfg FitConfig, leave ...string) *dedup.Model {
+	keep := func(sets []Named) []Named {
+		var out []Named
+		for _, s := range sets {
+			if !slices.Contains(leave, s.Name) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	train, valid := keep(d.TrainSets()), keep(d.ValidSets())
+	m := Fit(train, cfg)
+	var tune *Catalogue
+	if !slices.Contains(leave, CatalogueSource) {
+		tune = d.Train.Part(PartTune)
+	}
+	m.Policy = ChoosePolicy(dedup.NewVerifier(m), valid, cfg, tune)
+	rec := FitRecord{Command: FitCommand, Train: map[string]int{}, Valid: map[string]int{}, Split: SplitSeed,
+		GBT: cfg.GBT, Monotone: map[string]int8{}}
+	for _, s := range train {
+		rec.Train[s.Name] = len(s.Pairs)
+	}
+	for _, s := range valid {
+		rec.Valid[s.Name] = len(s.Pairs)
+	}
+	if tune != nil {
+		rec.Tune = len(tune.Products)
+	}
+	for i, dir := range cfg.GBT.Monotone {
+		if dir != 0 {
+			rec.Monotone[dedup.FeatureName(i)] = dir
+		}
+	}
+	m.Fit, _ = json.Marshal(rec)
+	return m
 }

@@ -31,7 +31,7 @@ type GBTConfig struct {
 
 // DefaultGBTConfig is the boosting behind the shipped model.
 func DefaultGBTConfig() GBTConfig {
-	return GBTConfig{Trees: 300, Depth: 4, Rate: 0.1, Lambda: 1, MinHessian: 2, Bins: 64}
+	return GBTConfig{Trees: 150, Depth: 4, Rate: 0.2, Lambda: 1, MinHessian: 2, Bins: 64}
 }
 
 // missingBin is the bin of a NaN feature value.
