@@ -15,16 +15,17 @@ import (
 // One listing per cluster. The dedup verifier clusters the catalogue by
 // evidence (identifiers, attributes, prices, titles; pipeline/dedup) and
 // the most complete, cheapest offer of each cluster is listed. That needs
-// the whole catalogue at once and compares every pair of products of a
-// category, inside the submitting request, so it is used when the catalogue
-// has at most clusterMaxRows rows and clusterMaxPairs pairs to compare,
-// which bounds the request's time. A larger catalogue is clustered by exact
+// the whole catalogue at once and compares each product with its nearest
+// products of the same category (dedup.DefaultNeighbours of them), inside
+// the submitting request, so it is used when the catalogue has at most
+// clusterMaxRows rows and clusterMaxPairs pairs to compare, which bounds
+// the request's time. A larger catalogue is clustered by exact
 // title (spaces, punctuation and case ignored, same category and brand) as
 // it streams, and the first row of each cluster is listed. The job's
 // options say which method ran (cluster_method).
 const (
 	clusterMaxRows  = 50_000
-	clusterMaxPairs = 1_000_000
+	clusterMaxPairs = 600_000
 )
 
 // Values of JobOptions.ClusterMethod.
@@ -68,13 +69,15 @@ func planClusters(r catalog.Reader) (clusterer, catalog.Reader) {
 func evidenceClusters(rows []catalog.Row) clusterer {
 	var valid []int
 	perCategory := map[string]int{}
-	pairs := 0
 	for i, row := range rows {
 		if len(row.Problems) == 0 {
 			valid = append(valid, i)
-			pairs += perCategory[row.Product.Category]
 			perCategory[row.Product.Category]++
 		}
+	}
+	pairs := 0
+	for _, m := range perCategory {
+		pairs += m * min(m-1, dedup.DefaultNeighbours)
 	}
 	if pairs > clusterMaxPairs {
 		return nil

@@ -214,11 +214,13 @@ func catalogue(n int, special map[int]string) string {
 	var b strings.Builder
 	b.WriteString("商品ID,标题,类目,价格,属性\n")
 	for i := 1; i <= n; i++ {
-		title := fmt.Sprintf("法式碎花连衣裙 款%d 收腰显瘦", i)
+		// Each style has its own price; offers of one item (the
+		// special rows) share theirs.
+		title, price := fmt.Sprintf("法式碎花连衣裙 款%d 收腰显瘦", i), 59+40*i
 		if s, ok := special[i]; ok {
-			title = s
+			title, price = s, 59
 		}
-		fmt.Fprintf(&b, "p%d,%s,女装/连衣裙,59.00,材质:聚酯纤维\n", i, title)
+		fmt.Fprintf(&b, "p%d,%s,女装/连衣裙,%d.00,材质:聚酯纤维\n", i, title, price)
 	}
 	return b.String()
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -90,23 +93,35 @@ func TestFakeLLMCommand(t *testing.T) {
 }
 
 // The fit command refits the verifier on the repository's training data
-// and prints every feature beside its shipped weight.
+// and gives, byte for byte, the model the server embeds; a model file that
+// is not the fit is refused.
 func TestFitCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("refit takes seconds")
+	if testing.Short() || raceEnabled {
+		t.Skip("refits the verifier")
 	}
 	t.Parallel()
 	var out strings.Builder
-	err := run(context.Background(), []string{"fit", "--pairs", "../../testdata/dedup/abt-buy-train.jsonl",
-		"--catalogue", "../../testdata/catalogue/sample-300.jsonl", "--truth", "../../testdata/catalogue/sample-300.clusters.jsonl"},
+	err := run(context.Background(), []string{"fit", "--check", "--data", "../../testdata", "--out", "../../" + modelPath},
 		func(string) string { return "" }, nil, &out, io.Discard)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v: the embedded model is not the fit; run go run ./cmd/listinggen-lab fit\n%s", err, out.String())
 	}
-	for _, want := range []string{"bias", "same_identifier", "brand_conflict", "image_far"} {
+	for _, want := range []string{"150 trees", "spec_share", "code_shared", "is the fit"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("fit output lacks %s:\n%s", want, out.String())
 		}
+	}
+	b, err := os.ReadFile("../../" + modelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(t.TempDir(), "model.json")
+	if err := os.WriteFile(stale, bytes.Replace(b, []byte(`"duplicate": `), []byte(`"duplicate": 1`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), []string{"fit", "--check", "--data", "../../testdata", "--out", stale}, func(string) string { return "" }, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "is not the fit") {
+		t.Errorf("a stale model passes the check: %v", err)
 	}
 }
 

@@ -85,10 +85,28 @@ func TestEvalCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
 	}
+	for _, want := range []string{"at the shipped threshold", "second opinion asked on"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
 	args = []string{"eval", "clusters", "--catalogue", sample.Path("catalogue/sample-300.jsonl"), "--truth", sample.Path("catalogue/sample-300.clusters.jsonl")}
 	stdout.Reset()
 	if err := run(context.Background(), args, func(string) string { return "" }, nil, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "pairwise") {
 		t.Fatalf("clusters: %v %s", err, stdout.String())
+	}
+	// The table, without the leave-one-out fits and the large catalogue.
+	if !testing.Short() {
+		stdout.Reset()
+		args = []string{"eval", "table", "--data", sample.Path(""), "--lodo=false", "--synthetic", "0"}
+		if err := run(context.Background(), args, func(string) string { return "" }, nil, &stdout, &stderr); err != nil {
+			t.Fatalf("table: %v", err)
+		}
+		for _, want := range []string{"| abt-buy test |", "| wdc test |", "| catalogue held-out pairs |", "| sample-300 clusters |", "| train-2000 held-out clusters |"} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("table lacks %q:\n%s", want, stdout.String())
+			}
+		}
 	}
 	// Tuning on the reported file is refused.
 	args = []string{"eval", "dedup", "--pairs", sample.Path("dedup/abt-buy-test.jsonl"), "--tune-on", sample.Path("dedup/abt-buy-test.jsonl")}

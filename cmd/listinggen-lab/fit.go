@@ -39,7 +39,6 @@ func fit(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printFit(stdout, m)
 	if *check {
 		old, err := os.ReadFile(*out)
 		if err != nil {
@@ -48,12 +47,14 @@ func fit(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		if !bytes.Equal(old, b) {
 			return fmt.Errorf("%s is not the fit of %s: run listinggen-lab fit", *out, *data)
 		}
+		printFit(stdout, m)
 		fmt.Fprintf(stdout, "%s is the fit (%d bytes)\n", *out, len(b))
 		return nil
 	}
 	if err := os.WriteFile(*out, b, 0o644); err != nil {
 		return err
 	}
+	printFit(stdout, m)
 	fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", *out, len(b))
 	return nil
 }

@@ -305,9 +305,10 @@ func states(codes []code, c string) bool {
 var (
 	// resolution is 1920x1080 and the like.
 	resolution = regexp.MustCompile(`^[0-9]+x[0-9]+$`)
-	// quantityJoin is a number hyphenated to a word or to another number:
-	// 24-port, 10-cup, 18-70mm, 3-6.
-	quantityJoin = regexp.MustCompile(`^[0-9.]+-([a-z]+|[0-9.]+[a-z]*)$`)
+	// quantityJoin is a short number hyphenated to a word or to another
+	// short number: 24-port, 10-cup, 18-70mm, 3-6. Longer numbers so
+	// joined are a style and its colourway (554724-110).
+	quantityJoin = regexp.MustCompile(`^[0-9.]{1,4}-([a-z]+|[0-9.]{1,4}[a-z]*)$`)
 )
 
 // isCode: 5 to 30 characters, letters and digits (or five digits), and

@@ -451,6 +451,8 @@ func (f *pairFacts) reason(kind string, a, b *features) string {
 			return "model number " + strings.ToUpper(f.variant) + " inside a longer one"
 		case f.missA != "" && f.missB != "":
 			return fmt.Sprintf("different model numbers %s and %s", strings.ToUpper(f.missA), strings.ToUpper(f.missB))
+		case len(a.codes) == 0 && len(b.codes) == 0:
+			return "no model numbers"
 		}
 		return "a model number on one side only"
 	case EvidenceNumber:
