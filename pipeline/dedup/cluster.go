@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"container/heap"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -79,7 +80,7 @@ func ClusterItems(items []Item, cfg ClusterConfig) []int {
 	for i := range label {
 		label[i] = i
 	}
-	for _, name := range sortedKeys(blocks) {
+	for _, name := range slices.Sorted(maps.Keys(blocks)) {
 		c := &clusterer{v: v, feats: feats, members: blocks[name], label: label,
 			threshold: BlockThreshold(cfg.Threshold, len(blocks[name]), v.m.Policy.ClusterBlock)}
 		c.run(cfg.Neighbours)
@@ -238,7 +239,7 @@ func (c *clusterer) merge(a, b *cluster, cl []*cluster, h *linkHeap) {
 		delete(other.sums, b.id)
 		other.sums[a.id] = a.sums[n]
 	}
-	for _, n := range sortedIntKeys(a.sums) {
+	for _, n := range slices.Sorted(maps.Keys(a.sums)) {
 		other := cl[n]
 		if mean := a.sums[n] / float64(len(a.members)*len(other.members)); mean >= c.threshold || len(a.members)*len(other.members) <= exactLinkage {
 			x, y := a, other
@@ -293,15 +294,6 @@ func (h *linkHeap) Pop() any {
 	return x
 }
 
-func sortedIntKeys[V any](m map[int]V) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
-}
-
 // candidates returns, for each member, the positions of its nearest other
 // members by the cosine of their blocking vectors (rare title tokens,
 // attribute values, model numbers), at most n of them, nearest first and
@@ -323,7 +315,7 @@ func (c *clusterer) candidates(n int) [][]int {
 	postings := map[string][]int{}
 	for i, k := range c.members {
 		weightOf[i] = blockingVector(c.feats[k])
-		for _, t := range sortedKeys(weightOf[i]) {
+		for _, t := range slices.Sorted(maps.Keys(weightOf[i])) {
 			w := weightOf[i][t]
 			vecs[i] = append(vecs[i], weighted{t, w})
 			norms[i] += w * w
@@ -377,7 +369,7 @@ func blockingVector(f *features) map[string]float64 {
 	}
 	if len(f.attrs) > 0 {
 		var sig strings.Builder
-		for _, name := range sortedKeys(f.attrs) {
+		for _, name := range f.attrNames {
 			sig.WriteString(name + "\x00" + joinOrdered(f.attrOrder[name]) + "\x00")
 			for val := range f.attrs[name] {
 				v["\x00a"+name+"\x00"+val] = blockAttrWeight

@@ -71,9 +71,9 @@ func TestClusterSpecConflicts(t *testing.T) {
 	items := []Item{
 		item("夏季 连衣裙 雪纺 碎花", cotton, sizes, red),
 		item("夏季 连衣裙 雪纺 碎花", polyester, sizes, red), // another material
-		item("夏季 连衣裙 雪纺 碎花", cotton, fewer, red),     // another size set
-		item("夏季 连衣裙 雪纺 碎花", cotton, sizes, blue),    // another colour: the same item
-		item("夏季 连衣裙 雪纺 碎花"),                         // no attributes: joins the largest it may
+		item("夏季 连衣裙 雪纺 碎花", cotton, fewer, red),    // another size set
+		item("夏季 连衣裙 雪纺 碎花", cotton, sizes, blue),   // another colour: the same item
+		item("夏季 连衣裙 雪纺 碎花"),                        // no attributes: joins the largest it may
 	}
 	got := ClusterItems(items, ClusterConfig{Model: m})
 	if got[0] != got[3] || got[0] == got[1] || got[0] == got[2] || got[1] == got[2] {

@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -62,6 +63,7 @@ type features struct {
 	squashed string   // title and text, letters and digits only, lower case
 	numbers  []string // plain numbers of the title
 	measures map[string][]float64
+	units    []string // the keys of measures, sorted
 	attrs    map[string]map[string]bool
 	// attrOrder keeps each attribute's values in the supplier's order.
 	attrOrder map[string][]string
@@ -69,9 +71,11 @@ type features struct {
 	// measure in that unit (容量: 500ml, 750ml), which the measures
 	// already compare.
 	attrUnit map[string]string
-	brand    string
-	category string
-	cjk      float64 // share of the title's letters that are Han
+	// attrNames are the keys of attrs, sorted.
+	attrNames []string
+	brand     string
+	category  string
+	cjk       float64 // share of the title's letters that are Han
 }
 
 // foldText is the folding every feature sees: NFKC, full-width to
@@ -96,6 +100,7 @@ func prepare(it Item, idf *IDF) *features {
 	f.squashed = textnorm.KeepASCIIAlnum(all)
 	f.numbers = plainNumbers(title)
 	f.measures = measures(all)
+	f.units = slices.Sorted(maps.Keys(f.measures))
 	var han, letters int
 	for _, r := range title {
 		if unicode.IsLetter(r) {
@@ -130,6 +135,7 @@ func prepare(it Item, idf *IDF) *features {
 				}
 			}
 		}
+		f.attrNames = slices.Sorted(maps.Keys(f.attrs))
 	}
 	return f
 }
@@ -356,14 +362,45 @@ var unitAliases = map[string]string{
 }
 
 var measureRe = func() *regexp.Regexp {
-	var alts []string
+	alts := make([]string, 0, len(unitAliases))
 	for k := range unitAliases {
 		alts = append(alts, regexp.QuoteMeta(k))
 	}
 	// Longest first, so that "cu ft" wins over "cu" and "ml" over "m".
-	sort.Slice(alts, func(i, j int) bool { return len(alts[i]) > len(alts[j]) })
-	return regexp.MustCompile(`(^|[^0-9a-z.])([0-9]+(?:\.[0-9]+)?) ?(` + strings.Join(alts, "|") + `)($|[^a-z0-9])`)
+	sort.Slice(alts, func(i, j int) bool {
+		if len(alts[i]) != len(alts[j]) {
+			return len(alts[i]) > len(alts[j])
+		}
+		return alts[i] < alts[j]
+	})
+	return regexp.MustCompile(`([0-9]+(?:\.[0-9]+)?) ?(` + strings.Join(alts, "|") + `)`)
 }()
+
+// measures returns the numbers with units in s, by unit: a number not
+// glued to a word or another number before it (a12gb, 1.5 of x1.5), and a
+// unit not running on into a word (8gbx).
+func measures(s string) map[string][]float64 {
+	out := map[string][]float64{}
+	if !strings.ContainsAny(s, "0123456789") {
+		return out
+	}
+	for _, loc := range measureRe.FindAllStringSubmatchIndex(s, -1) {
+		if before := loc[0] - 1; before >= 0 && isMeasureGlue(s[before], true) {
+			continue
+		}
+		if after := loc[1]; after < len(s) && isMeasureGlue(s[after], false) {
+			continue
+		}
+		num, unit := s[loc[2]:loc[3]], s[loc[4]:loc[5]]
+		if v, err := strconv.ParseFloat(num, 64); err == nil {
+			u := unitAliases[unit]
+			if !containsFloat(out[u], v) {
+				out[u] = append(out[u], v)
+			}
+		}
+	}
+	return out
+}
 
 // valuesUnit returns the unit every value is a single measure in, or "".
 func valuesUnit(values []string) string {
@@ -383,26 +420,10 @@ func valuesUnit(values []string) string {
 	return unit
 }
 
-// measures returns the numbers with units in s, by unit.
-func measures(s string) map[string][]float64 {
-	out := map[string][]float64{}
-	// The expression consumes one character either side; scanning from
-	// each match's number keeps "8支/14支" from losing its second value.
-	for i := 0; i < len(s); {
-		loc := measureRe.FindStringSubmatchIndex(s[i:])
-		if loc == nil {
-			break
-		}
-		num, unit := s[i+loc[4]:i+loc[5]], s[i+loc[6]:i+loc[7]]
-		if v, err := strconv.ParseFloat(num, 64); err == nil {
-			u := unitAliases[unit]
-			if !containsFloat(out[u], v) {
-				out[u] = append(out[u], v)
-			}
-		}
-		i += loc[7]
-	}
-	return out
+// isMeasureGlue reports a byte that joins a measure to its neighbour: a
+// letter or digit, and before the number a decimal point too.
+func isMeasureGlue(c byte, before bool) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || before && c == '.'
 }
 
 func containsFloat(vs []float64, v float64) bool {

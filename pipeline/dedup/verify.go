@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
 	"slices"
@@ -181,7 +182,7 @@ func (v *Verifier) compare(a, b *features) Assessment {
 	byKind[EvidenceCategory] += category
 	byKind[EvidenceImage] += image
 	z += brand + category + image
-	for _, kind := range sortedKeys(byKind) {
+	for _, kind := range slices.Sorted(maps.Keys(byKind)) {
 		if w := byKind[kind]; math.Abs(w) >= minEvidence {
 			as.Evidence = append(as.Evidence, Evidence{Kind: kind, Weight: round(w), Reason: facts.reason(kind, a, b)})
 		}
@@ -372,7 +373,7 @@ const unitKey = "\x00"
 // attributes by name (those that are measures only through their unit,
 // once).
 func specFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
-	for _, u := range sortedKeys(a.measures) {
+	for _, u := range a.units {
 		bv, ok := b.measures[u]
 		if !ok {
 			continue
@@ -384,7 +385,7 @@ func specFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
 		}
 	}
 	var multi, ordered, common, equal int
-	for _, name := range sortedKeys(a.attrs) {
+	for _, name := range a.attrNames {
 		bs, ok := b.attrs[name]
 		if !ok {
 			continue
@@ -622,15 +623,6 @@ func imagePair(i, j int) string {
 		return "main images"
 	}
 	return name(i) + " and " + name(j)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func commonFloat(a, b []float64) float64 {

@@ -18,8 +18,8 @@ func TestIdentifiers(t *testing.T) {
 		"netgear 16 port 10/100 switch fs116p 24-port 18-70mm": {"fs116p"},
 		"samsung 1920x1080 lcd 120W 32gb":                      nil,
 		"适用苹果15iPhone15ProMax手机壳 elgato 10020780":              {"10020780"},
-		"sony dvpfx820/w": {"dvpfx820", "dvpfx820w"},
-		"Nike Air Max 554724-110":                              {"554724", "554724110"},
+		"sony dvpfx820/w":         {"dvpfx820", "dvpfx820w"},
+		"Nike Air Max 554724-110": {"554724", "554724110"},
 	} {
 		var got []string
 		for _, c := range identifiers(fold(in), idf) {

@@ -2,6 +2,7 @@ package dedupeval
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -106,31 +107,26 @@ func LoadData(dir string, withTest bool) (*Data, error) {
 }
 
 // ReadPairsFile reads labelled pairs from a file.
-func ReadPairsFile(path string) ([]Pair, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ps, err := ReadPairs(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return ps, nil
-}
+func ReadPairsFile(path string) ([]Pair, error) { return readFile(path, ReadPairs) }
 
 // ReadCatalogueFile reads products, one JSON object a line.
 func ReadCatalogueFile(path string) ([]listinggen.Product, error) {
+	return readFile(path, ReadProducts)
+}
+
+// readFile opens path and reads it with read, naming the file in errors.
+func readFile[T any](path string, read func(io.Reader) (T, error)) (T, error) {
+	var zero T
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer f.Close()
-	ps, err := ReadProducts(f)
+	v, err := read(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return zero, fmt.Errorf("%s: %w", path, err)
 	}
-	return ps, nil
+	return v, nil
 }
 
 // ReadCatalogueFiles reads a catalogue and its true clusters.

@@ -2,11 +2,12 @@ package dedupeval
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
-	"slices"
-	"strings"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/listinggen/listinggen/pipeline/dedup"
@@ -232,7 +233,7 @@ func productsOf(pairs []Pair) [][]string {
 		groups[find(i)] = append(groups[find(i)], title)
 	}
 	out := make([][]string, 0, len(groups))
-	for _, r := range sortedIntKeys(groups) {
+	for _, r := range slices.Sorted(maps.Keys(groups)) {
 		out = append(out, groups[r])
 	}
 	return out

@@ -2,6 +2,7 @@ package dedupeval
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -116,7 +117,7 @@ func learnStyle(c *Catalogue) *style {
 			closings[lines[len(lines)-1]] = true
 		}
 	}
-	for _, w := range sortedKeys(wordCats) {
+	for _, w := range slices.Sorted(maps.Keys(wordCats)) {
 		cats := wordCats[w]
 		if len(cats) >= 3 {
 			st.common = append(st.common, w)
@@ -126,18 +127,18 @@ func learnStyle(c *Catalogue) *style {
 			st.byCat[cat].words = append(st.byCat[cat].words, w)
 		}
 	}
-	for _, cat := range sortedKeys(st.byCat) {
+	for _, cat := range slices.Sorted(maps.Keys(st.byCat)) {
 		cs := st.byCat[cat]
 		sort.Strings(cs.words)
 		st.cats = append(st.cats, cat)
 		st.catWeight = append(st.catWeight, len(cs.prices)+1)
 	}
-	st.closings = sortedKeys(closings)
+	st.closings = slices.Sorted(maps.Keys(closings))
 	sizes := map[int]int{}
 	for _, t := range c.Truth {
 		sizes[t]++
 	}
-	for _, t := range sortedIntKeys(sizes) {
+	for _, t := range slices.Sorted(maps.Keys(sizes)) {
 		st.clusterSizes = append(st.clusterSizes, sizes[t])
 	}
 	return st
@@ -193,22 +194,4 @@ func pickWeighted(rng *rand.Rand, ws []int) int {
 		r -= w
 	}
 	return len(ws) - 1
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedIntKeys[V any](m map[int]V) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
 }
