@@ -390,8 +390,9 @@ func blockingVector(f *features) map[string]float64 {
 	return v
 }
 
-// Blocking weights, against title tokens' rarity (about 2 for a common
-// word, 7 for a rare one).
+// Blocking weights, on the scale of title tokens' rarity: an attribute
+// value weighs as a fairly rare word, the whole map and a model number as
+// the rarest.
 const (
 	blockAttrWeight  = 3
 	blockMapWeight   = 8

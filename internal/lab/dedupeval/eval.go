@@ -1,6 +1,8 @@
 // Package dedupeval measures the dedup verifier and clustering on labelled
-// data: pair F1 against a trigram baseline, precision-recall curves,
-// pairwise cluster F1, and the fit of the verifier's weights. It is lab
+// data and fits the verifier: the data sets and their splits, pair F1
+// against a trigram baseline, precision-recall curves, pairwise cluster F1,
+// leave-one-dataset-out, a synthetic large catalogue, and the fit of the
+// verifier's model (IDF, boosted trees, thresholds). It is lab
 // code, linked only into listinggen-lab and tests.
 package dedupeval
 
