@@ -27,8 +27,8 @@ func enumValues() map[string][]string {
 	for _, p := range listinggen.Platforms {
 		platforms = append(platforms, p)
 	}
-	for i := range dedup.NumFeatures {
-		evidence = append(evidence, dedup.FeatureName(i))
+	for _, k := range dedup.EvidenceKinds {
+		evidence = append(evidence, k)
 	}
 	return map[string][]string{
 		"status":    strs(listinggen.StatusDraft, listinggen.StatusNeedsReview, listinggen.StatusApproved, listinggen.StatusRejected),

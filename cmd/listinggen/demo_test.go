@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/pipeline/dedup"
 )
 
 // The README's walkthrough, as a fresh `make run` answers it: two shops of
@@ -32,7 +33,7 @@ const (
 `
 	// walkthroughReason is how the flagged listings' reason reads, after
 	// the id of the listing it names.
-	walkthroughReason = ` (same shop): image 2 and main image 0 bits apart; 4 of 4 common attributes equal; `
+	walkthroughReason = ` (same shop): image 2 and main image 0 bits apart; `
 )
 
 // demoProducts are the demo catalogue's lines.
@@ -103,7 +104,7 @@ func uniqCount(body []byte, re string) string {
 func imageEvidence(l *listinggen.Listing) bool {
 	for _, m := range l.Dedup.Matches {
 		for _, e := range m.Evidence {
-			if e.Kind == "image_near" {
+			if e.Kind == dedup.EvidenceImage && e.Weight > 0 {
 				return true
 			}
 		}

@@ -64,6 +64,10 @@ const (
 	EvidenceImage      = "image"
 )
 
+// EvidenceKinds are every kind of evidence a verdict may list.
+var EvidenceKinds = []string{EvidenceText, EvidenceIdentifier, EvidenceNumber, EvidencePrice, EvidenceSpecs,
+	EvidenceCategory, EvidenceBrand, EvidenceImage}
+
 // featureKind is the evidence kind each feature's share counts towards.
 var featureKind = [NumFeatures]string{
 	fNgram: EvidenceText, fTokenCos: EvidenceText, fContain: EvidenceText, fRareShared: EvidenceText,

@@ -170,7 +170,7 @@ func TestModel(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for i := range NumFeatures {
-		if n := FeatureName(i); n == "" || seen[n] || featureKind[i] == "" {
+		if n := FeatureName(i); n == "" || seen[n] || !slices.Contains(EvidenceKinds, featureKind[i]) {
 			t.Errorf("feature %d: name %q, kind %q", i, n, featureKind[i])
 		} else {
 			seen[n] = true
