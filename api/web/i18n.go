@@ -149,7 +149,7 @@ var messages = map[string]map[string]string{
 		"evidence.text": "Titles", "evidence.identifier": "Model numbers", "evidence.number": "Numbers", "evidence.price": "Prices",
 		"evidence.specs": "Specifications and attributes", "evidence.category": "Categories", "evidence.brand": "Brands",
 		"evidence.image": "Images (perceptual hash)",
-		"code.invalid": "Invalid", "code.not_found": "Not found", "code.conflict": "Conflict", "code.unauthorized": "Not signed in",
+		"code.invalid":   "Invalid", "code.not_found": "Not found", "code.conflict": "Conflict", "code.unauthorized": "Not signed in",
 		"code.forbidden": "Refused", "code.too_large": "Too large", "code.rate_limited": "Too many requests", "code.unavailable": "Unavailable", "code.internal": "Internal error",
 		"field.title": "Title", "field.selling_points": "Selling point", "field.description": "Description", "field.keywords": "Keyword",
 		"field.source.title": "Source title", "field.source.description": "Source description",

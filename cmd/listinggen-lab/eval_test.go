@@ -96,7 +96,7 @@ func TestEvalCommand(t *testing.T) {
 		t.Fatalf("clusters: %v %s", err, stdout.String())
 	}
 	// The table, without the leave-one-out fits and the large catalogue.
-	if !testing.Short() {
+	if !testing.Short() && !raceEnabled {
 		stdout.Reset()
 		args = []string{"eval", "table", "--data", sample.Path(""), "--lodo=false", "--synthetic", "0"}
 		if err := run(context.Background(), args, func(string) string { return "" }, nil, &stdout, &stderr); err != nil {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package dedupeval
+
+const raceEnabled = false
