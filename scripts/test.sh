@@ -87,6 +87,12 @@ fi
 
 go test -race -count=1 -timeout 20m "$@" ./...
 
+# The dedup verifier's fit and its targets, which the race detector slows
+# tenfold and the run above therefore skips: the embedded model must be
+# what listinggen-lab fit gives on testdata, byte for byte.
+log "refitting the dedup verifier and checking its targets (without -race)"
+go test -count=1 -timeout 10m -run '^(TestFitCommand|TestTargets)$' ./cmd/listinggen-lab ./internal/lab/dedupeval
+
 # The PostgreSQL restart fault test (TestPostgresRestartMidJob) restarts the
 # local cluster, so it runs alone, after the tests above, which share it.
 # Under CI=true a cluster this script cannot restart fails the run.

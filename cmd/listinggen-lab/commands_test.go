@@ -94,7 +94,8 @@ func TestFakeLLMCommand(t *testing.T) {
 
 // The fit command refits the verifier on the repository's training data
 // and gives, byte for byte, the model the server embeds; a model file that
-// is not the fit is refused.
+// is not the fit is refused. Under -race the refit is ten times slower:
+// scripts/test.sh runs this test again without it.
 func TestFitCommand(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("refits the verifier")

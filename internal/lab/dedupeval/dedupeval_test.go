@@ -44,7 +44,7 @@ const (
 // baseline everywhere by far.
 func TestTargets(t *testing.T) {
 	if testing.Short() || raceEnabled {
-		t.Skip("scores every test split and clusters two catalogues; the figures are asserted without -race")
+		t.Skip("scores every test split and clusters two catalogues; scripts/test.sh runs it without -race")
 	}
 	t.Parallel()
 	d := loadData(t)
