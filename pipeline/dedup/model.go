@@ -82,14 +82,15 @@ type Policy struct {
 
 // IDF is the rarity of tokens, learned from the training text. A token's
 // weight is 1 + ln((N+1)/(df+1)) in the training corpus where it is
-// commonest (N titles, df of them with the token), so that a word common
-// in one domain (连衣裙 among dresses, "cable" among electronics) weighs
-// little even where the other corpora never use it. A token the table
-// does not list and that holds a digit (a model number, a part number)
-// weighs Unknown, rarer than any it lists; one of letters alone weighs
-// UnknownWord, a middling word's rarity: a word no training text uses is
-// most likely an ordinary word of a domain the training text did not
-// cover (a brand, a product type), not a rare one.
+// commonest (N products, df of them with the token in a title), so that a
+// word common in one domain (连衣裙 among dresses, "cable" among
+// electronics) weighs little even where the other corpora never use it.
+// A token the table does not list and that holds a digit (a model number,
+// a part number) weighs Unknown, as a token of a single product of the
+// smallest corpus does; one of letters alone weighs UnknownWord, the
+// rarity of the middle known word: a word no training text uses is as
+// likely an ordinary word of a domain the training text did not cover (a
+// brand, a product type) as a rare one.
 type IDF struct {
 	Unknown     float64            `json:"unknown"`
 	UnknownWord float64            `json:"unknown_word"`
