@@ -23,7 +23,7 @@ func TestConfirmerAsksCachesAndFails(t *testing.T) {
 	ctx := context.Background()
 	srv.Script(openaitest.Status500) // retried
 	op, err := c.ConfirmSame(ctx, a, b)
-	if err != nil || !op.Same || op.Cached || !strings.Contains(op.Reason, "attributes") {
+	if err != nil || !op.Same || op.Cached || !strings.Contains(op.Reason, "316不锈钢") {
 		t.Fatalf("opinion = %+v, %v", op, err)
 	}
 	again, err := c.ConfirmSame(ctx, b, a)
