@@ -1,8 +1,8 @@
 // Command listinggen-lab holds the tools that measure the service rather
-// than run it: the dedup evaluation and the fit of its weights, the store
-// and LLM benchmarks, and the fake OpenAI-compatible provider that load
-// tests point a real server at. None of it is
-// linked into the listinggen server binary.
+// than run it: the dedup evaluation and the fit of its model, the store and
+// LLM benchmarks, and the fake OpenAI-compatible provider that load tests
+// point a real server at. None of it is linked into the listinggen server
+// binary.
 package main
 
 import (
@@ -19,7 +19,7 @@ const helpText = `listinggen-lab measures listinggen; nothing here runs in produ
 
 Usage:
   listinggen-lab eval     [what]    dedup evaluation: pair F1, catalogue clusters, per-shop diversity, check latency
-  listinggen-lab fit      [flags]   refit the dedup verifier's weights and print them beside the shipped ones
+  listinggen-lab fit      [flags]   refit the dedup verifier and write the model the server embeds (--check: compare only)
   listinggen-lab storebench [flags] the dedup similarity query on both stores against an exact scan
   listinggen-lab llmbench [flags]   LLM rewriting throughput against the fake provider's rate limits
   listinggen-lab fake-llm [flags]   a fake OpenAI-compatible provider on loopback, with

@@ -34,9 +34,14 @@ func startProfile(cpuPath, mutexPath, blockPath string) func() {
 	var cpu *os.File
 	if cpuPath != "" {
 		f, err := os.Create(cpuPath)
-		if err == nil && pprof.StartCPUProfile(f) == nil {
-			cpu = f
-		} else {
+		if err == nil {
+			if err = pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+			} else {
+				cpu = f
+			}
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "listinggen: CPU_PROFILE: not profiling:", err)
 		}
 	}
