@@ -190,9 +190,14 @@ func New(cfg Config) (*Pipeline, error) {
 		{"dedup", p.dedup},
 		{"save", p.save},
 	}
-	p.redraw = slices.DeleteFunc(slices.Clone(p.steps), func(s step) bool { return s.Name == "reuse" || s.Name == "save" })
-	p.rewrites = p.redraw[1:]
+	p.redraw = withoutSteps(p.steps, "reuse", "save")
+	p.rewrites = withoutSteps(p.redraw, "normalise")
 	return p, nil
+}
+
+// withoutSteps returns steps less the named ones, in order.
+func withoutSteps(steps []step, names ...string) []step {
+	return slices.DeleteFunc(slices.Clone(steps), func(s step) bool { return slices.Contains(names, s.Name) })
 }
 
 // StepNames lists the steps in order.
