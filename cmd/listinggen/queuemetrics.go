@@ -6,97 +6,91 @@ import (
 	"sync"
 	"time"
 
-	"github.com/listinggen/listinggen/metrics"
-
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/metrics"
 )
 
-// queueGauges reads the job queue's depth and age for /metrics. One scrape
-// reads both gauges, so the store's answer is kept for a few seconds: one
-// query per scrape, not two, and none at all for a burst of scrapes.
-type queueGauges struct {
-	store  listinggen.JobStore
+// storeReadTTL is how long /metrics keeps a store's answer: one scrape
+// reads several series from one answer, and a burst of scrapes costs one
+// query.
+const storeReadTTL = 5 * time.Second
+
+// storeRead keeps the last answer of a store query for storeReadTTL. A
+// failed query keeps the previous answer: a gauge that dropped to zero
+// while the database is unreachable would hide a growing queue, and a
+// counter must never go down.
+type storeRead[T any] struct {
+	what   string
+	query  func(context.Context) (T, error)
 	logger *slog.Logger
 	now    func() time.Time
 
 	mu     sync.Mutex
 	readAt time.Time
+	last   T
+}
+
+func newStoreRead[T any](what string, query func(context.Context) (T, error), logger *slog.Logger) *storeRead[T] {
+	return &storeRead[T]{what: what, query: query, logger: logger, now: time.Now}
+}
+
+func (r *storeRead[T]) get() T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := r.now(); now.Sub(r.readAt) >= storeReadTTL {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		v, err := r.query(ctx)
+		if err != nil {
+			r.logger.Warn("metrics: reading "+r.what+" failed", "err", err)
+			return r.last
+		}
+		r.readAt, r.last = now, v
+	}
+	return r.last
+}
+
+// queueStats is one answer of JobStore.QueueStats.
+type queueStats struct {
 	depth  int64
 	oldest time.Time
 }
 
-const queueGaugeTTL = 5 * time.Second
-
+// registerQueueGauges exports the job queue's depth and the age of its
+// longest-waiting item.
 func registerQueueGauges(m *metrics.Metrics, store listinggen.JobStore, logger *slog.Logger) {
-	g := &queueGauges{store: store, logger: logger, now: time.Now}
+	r := newStoreRead("the job queue", func(ctx context.Context) (queueStats, error) {
+		depth, oldest, err := store.QueueStats(ctx)
+		return queueStats{depth, oldest}, err
+	}, logger)
 	m.RegisterQueue(
-		func() float64 { d, _ := g.read(); return float64(d) },
+		func() float64 { return float64(r.get().depth) },
 		func() float64 {
-			_, oldest := g.read()
+			oldest := r.get().oldest
 			if oldest.IsZero() {
 				return 0
 			}
-			return g.now().Sub(oldest).Seconds()
+			return r.now().Sub(oldest).Seconds()
 		})
 }
 
-func (g *queueGauges) read() (int64, time.Time) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if now := g.now(); now.Sub(g.readAt) >= queueGaugeTTL {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		depth, oldest, err := g.store.QueueStats(ctx)
-		if err != nil {
-			// Keep the last answer: a gauge that drops to zero while the
-			// database is unreachable would hide a growing queue.
-			g.logger.Warn("metrics: reading the job queue failed", "err", err)
-			return g.depth, g.oldest
-		}
-		g.readAt, g.depth, g.oldest = now, depth, oldest
-	}
-	return g.depth, g.oldest
-}
-
-// recoveryGauges reads the store's recovery counts for /metrics, kept for
-// a few seconds like the queue's: the counter and the gauge of one scrape
-// share one read.
-type recoveryGauges struct {
-	store  listinggen.JobStore
-	logger *slog.Logger
-	now    func() time.Time
-
-	mu     sync.Mutex
-	readAt time.Time
-	stats  metrics.RecoveryStats
-}
-
+// registerRecoveryMetrics exports how many items were taken back from
+// stopped workers, by reason, and how many workers hold a live lease.
 func registerRecoveryMetrics(m *metrics.Metrics, store listinggen.JobStore, logger *slog.Logger) {
-	g := &recoveryGauges{store: store, logger: logger, now: time.Now}
-	reasons := make([]string, len(listinggen.Recoveries))
-	for i, r := range listinggen.Recoveries {
-		reasons[i] = string(r)
-	}
-	m.RegisterRecovery(reasons, g.read)
-}
-
-func (g *recoveryGauges) read() metrics.RecoveryStats {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if now := g.now(); now.Sub(g.readAt) >= queueGaugeTTL {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		st, err := g.store.RecoveryStats(ctx)
+	r := newStoreRead("the recovery counts", func(ctx context.Context) (metrics.RecoveryStats, error) {
+		st, err := store.RecoveryStats(ctx)
 		if err != nil {
-			// Keep the last answer: a counter must not drop to zero.
-			g.logger.Warn("metrics: reading the recovery counts failed", "err", err)
-			return g.stats
+			return metrics.RecoveryStats{}, err
 		}
 		out := metrics.RecoveryStats{Recovered: make(map[string]float64, len(st.Recovered)), Workers: float64(st.Workers)}
-		for r, n := range st.Recovered {
-			out.Recovered[string(r)] = float64(n)
+		for reason, n := range st.Recovered {
+			out.Recovered[string(reason)] = float64(n)
 		}
-		g.readAt, g.stats = now, out
+		return out, nil
+	}, logger)
+	reasons := make([]string, len(listinggen.Recoveries))
+	for i, reason := range listinggen.Recoveries {
+		reasons[i] = string(reason)
 	}
-	return g.stats
+	m.RegisterRecovery(reasons, r.get)
 }
