@@ -11,12 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/listinggen/listinggen/metrics"
-
 	"github.com/google/uuid"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api"
 	"github.com/listinggen/listinggen/hashembed"
+	"github.com/listinggen/listinggen/metrics"
 	"github.com/listinggen/listinggen/pipeline"
 	"github.com/listinggen/listinggen/pipeline/compliance"
 	"github.com/listinggen/listinggen/pipeline/dedup"

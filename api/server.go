@@ -13,12 +13,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/listinggen/listinggen/metrics"
-
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api/web"
+	"github.com/listinggen/listinggen/metrics"
 	"github.com/listinggen/listinggen/pipeline"
 )
 

@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/listinggen/listinggen/platform"
-
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/platform"
 )
 
 // MakeImage makes a platform's variants of one image (an upload or a URL

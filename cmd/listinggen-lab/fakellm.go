@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/listinggen/listinggen/internal/envflag"
-
 	"github.com/listinggen/listinggen/internal/openaitest"
 )
 

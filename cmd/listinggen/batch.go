@@ -13,10 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/listinggen/listinggen/internal/envflag"
-
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/catalog"
+	"github.com/listinggen/listinggen/internal/envflag"
 	"github.com/listinggen/listinggen/jobs"
 )
 

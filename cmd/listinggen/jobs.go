@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/listinggen/listinggen/internal/envflag"
-
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/envflag"
 	"github.com/listinggen/listinggen/jobs"
 	"github.com/listinggen/listinggen/postgres"
 	"github.com/listinggen/listinggen/sqlite"

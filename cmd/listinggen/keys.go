@@ -9,9 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/listinggen/listinggen/internal/envflag"
-
 	"github.com/listinggen/listinggen"
+	"github.com/listinggen/listinggen/internal/envflag"
 )
 
 const keysUsage = `Usage:

@@ -3,10 +3,9 @@ package main
 import (
 	"fmt"
 
-	"github.com/listinggen/listinggen/metrics"
-
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/internal/vectorcache"
+	"github.com/listinggen/listinggen/metrics"
 )
 
 // vectorCacheStore is a store with an in-process vector cache (both are).

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/listinggen/listinggen/metrics"
-
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api"
+	"github.com/listinggen/listinggen/metrics"
 	"github.com/listinggen/listinggen/openai"
 )
 

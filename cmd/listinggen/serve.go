@@ -14,15 +14,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/listinggen/listinggen/metrics"
-
-	"github.com/listinggen/listinggen/internal/envflag"
-
 	"github.com/google/uuid"
 	"github.com/listinggen/listinggen"
 	"github.com/listinggen/listinggen/api"
 	"github.com/listinggen/listinggen/hashembed"
+	"github.com/listinggen/listinggen/internal/envflag"
 	"github.com/listinggen/listinggen/jobs"
+	"github.com/listinggen/listinggen/metrics"
 	"github.com/listinggen/listinggen/openai"
 	"github.com/listinggen/listinggen/pipeline"
 	"github.com/listinggen/listinggen/pipeline/compliance"
