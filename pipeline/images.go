@@ -16,11 +16,10 @@ func (p *Pipeline) MakeImage(ctx context.Context, tenantID string, pl listinggen
 	if p.cfg.Images == nil {
 		return nil, nil, listinggen.Errorf(listinggen.EUNAVAILABLE, "the image stage is not enabled on this server")
 	}
-	spec, ok := p.ImageSpec(pl)
-	if !ok {
+	if !pl.Valid() {
 		return nil, nil, listinggen.Invalid([]listinggen.FieldError{{Field: "platform", Message: fmt.Sprintf("must be one of %v", listinggen.Platforms)}})
 	}
-	img, err := p.cfg.Images.ProcessOne(ctx, spec.ForCategory(category), in)
+	img, err := p.cfg.Images.ProcessOne(ctx, platform.Lookup(pl).Images.ForCategory(category), in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -138,20 +137,6 @@ func imageReasons(l *listinggen.Listing) []string {
 		return []string{noMainImage(len(l.Images))}
 	}
 	return nil
-}
-
-// ImageSpec is the platform's image specification (before category
-// overrides), for the image endpoint.
-func (p *Pipeline) ImageSpec(pl listinggen.Platform) (listinggen.ImageSpec, bool) {
-	profiles, err := platform.Profiles()
-	if err != nil {
-		return listinggen.ImageSpec{}, false
-	}
-	prof, ok := profiles[pl]
-	if !ok {
-		return listinggen.ImageSpec{}, false
-	}
-	return prof.Images, true
 }
 
 // HashImages fetches images with the pipeline's guards and returns the
