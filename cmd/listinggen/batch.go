@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,9 +39,10 @@ func batch(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	common.logLevel = ptr("warn") // the progress line is the output; warnings still show
-	if v := getenv("LOG_LEVEL"); v != "" {
-		common.logLevel = &v
+	// The progress line is the output: warnings and worse show unless a
+	// level is asked for, by the flag or the variable.
+	if !flagGiven(f, "log-level") && getenv("LOG_LEVEL") == "" {
+		common.logLevel = ptr("warn")
 	}
 	logger, err := common.logger(stderr)
 	if err != nil {
@@ -281,4 +283,11 @@ func writeResults(ctx context.Context, svc *jobs.Service, tenant, id, out string
 		return err
 	}
 	return os.Rename(tmp.Name(), out)
+}
+
+// flagGiven reports whether name was set on the command line.
+func flagGiven(f *envflag.FlagSet, name string) bool {
+	given := false
+	f.Visit(func(fl *flag.Flag) { given = given || fl.Name == name })
+	return given
 }

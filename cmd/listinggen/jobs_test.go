@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -285,6 +286,11 @@ func TestBatchCLIFromXLSXToXLSXResumes(t *testing.T) {
 	err = run(context.Background(), []string{"batch", "-i", in, "-o", filepath.Join(dir, "x.pdf"), "--shops", "x"}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "-o") {
 		t.Errorf("bad -o: %v", err)
+	}
+	// The flag sets the level as the variable does.
+	err = run(context.Background(), append(slices.Clone(args), "--log-level", "loud"), func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "loud") {
+		t.Errorf("--log-level loud: %v", err)
 	}
 }
 
