@@ -121,15 +121,6 @@ func (f Fold) Runes(rs []rune) []rune {
 	return out
 }
 
-// String returns s folded. Like strings.Map, it turns invalid UTF-8 into
-// U+FFFD.
-func (f Fold) String(s string) string {
-	if f == FoldCase {
-		return strings.ToLower(s) // the same result, with its ASCII fast path
-	}
-	return strings.Map(f.Rune, s)
-}
-
 // LowerASCII lower-cases the ASCII letters of s byte by byte. Every other
 // byte, including invalid UTF-8, stays as it is, so byte offsets into s are
 // offsets into the result.

@@ -35,12 +35,8 @@ func TestFold(t *testing.T) {
 		{FoldWidth, "ＡＢＣ～＿", "ABC~_"},
 		{FoldSpace, "a\u3000b", "a b"},
 		{FoldCase, "ΣΑΣ İ", "σασ i"},
-		{FoldCase, "a\xffB", "a\uFFFDb"}, // as strings.ToLower
 		{0, "Ａ\u3000", "Ａ\u3000"},
 	} {
-		if got := tc.fold.String(tc.in); got != tc.out {
-			t.Errorf("%04b.String(%q) = %q, want %q", tc.fold, tc.in, got, tc.out)
-		}
 		rs := []rune(tc.in)
 		got := tc.fold.Runes(rs)
 		if len(got) != len(rs) {

@@ -248,25 +248,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 	if !s.sleep(r.Context(), s.latency()) {
 		return
 	}
-	switch fault {
-	case Status429:
-		s.mu.Lock()
-		s.stats.Status429++
-		s.mu.Unlock()
-		setRetryAfter(w.Header(), s.cfg.RetryAfter)
-		s.apiError(w, http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "Rate limit reached for requests.")
-		return
-	case Status500:
-		s.apiError(w, http.StatusInternalServerError, "server_error", "", "The server had an error while processing your request.")
-		return
-	case Status503:
-		s.apiError(w, http.StatusServiceUnavailable, "server_error", "", "The engine is currently overloaded, please try again later.")
-		return
-	case Hang:
-		select {
-		case <-r.Context().Done():
-		case <-s.closing:
-		}
+	if s.failCall(w, r, fault) {
 		return
 	}
 	dims := s.cfg.EmbeddingDimensions

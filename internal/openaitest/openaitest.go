@@ -104,7 +104,7 @@ type Config struct {
 	APIKey string
 	// EmbeddingDimensions is the default vector length (256); a request's
 	// "dimensions" overrides it. EmbeddingScript gives the faults of the
-	// first embedding calls (429, 500, 503 and Hang apply).
+	// first embedding calls (the error statuses and Hang apply).
 	EmbeddingDimensions int
 	EmbeddingScript     []Fault
 	// Rules bound the copy the server composes (default: 60 title units,
@@ -448,31 +448,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if !s.sleep(r.Context(), s.latency()) {
 		return
 	}
-	switch fault {
-	case Status429:
-		s.mu.Lock()
-		s.stats.Status429++
-		s.mu.Unlock()
-		setRetryAfter(w.Header(), s.cfg.RetryAfter)
-		s.apiError(w, http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later.")
-		return
-	case Status408:
-		s.apiError(w, http.StatusRequestTimeout, "server_error", "", "Request timed out.")
-		return
-	case Status409:
-		s.apiError(w, http.StatusConflict, "server_error", "", "The request conflicted with another request; please retry.")
-		return
-	case Status500:
-		s.apiError(w, http.StatusInternalServerError, "server_error", "", "The server had an error while processing your request. Sorry about that!")
-		return
-	case Status503:
-		s.apiError(w, http.StatusServiceUnavailable, "server_error", "", "The engine is currently overloaded, please try again later.")
-		return
-	case Hang:
-		select {
-		case <-r.Context().Done():
-		case <-s.closing:
-		}
+	if s.failCall(w, r, fault) {
 		return
 	}
 	s.mu.Lock()
@@ -660,6 +636,36 @@ func (s *Server) admit(now time.Time, tokens int) (retry time.Duration, why stri
 	s.window = append(s.window, admitted{at: now, tokens: tokens})
 	s.winTokens += tokens
 	return 0, "", true
+}
+
+// failCall answers the call as fault says when the fault fails it (an
+// error status or a hang), the same for chat and embeddings, and reports
+// whether it did.
+func (s *Server) failCall(w http.ResponseWriter, r *http.Request, fault Fault) bool {
+	switch fault {
+	case Status429:
+		s.mu.Lock()
+		s.stats.Status429++
+		s.mu.Unlock()
+		setRetryAfter(w.Header(), s.cfg.RetryAfter)
+		s.apiError(w, http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later.")
+	case Status408:
+		s.apiError(w, http.StatusRequestTimeout, "server_error", "", "Request timed out.")
+	case Status409:
+		s.apiError(w, http.StatusConflict, "server_error", "", "The request conflicted with another request; please retry.")
+	case Status500:
+		s.apiError(w, http.StatusInternalServerError, "server_error", "", "The server had an error while processing your request. Sorry about that!")
+	case Status503:
+		s.apiError(w, http.StatusServiceUnavailable, "server_error", "", "The engine is currently overloaded, please try again later.")
+	case Hang:
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 func (s *Server) rateLimited(w http.ResponseWriter, retry time.Duration, why string) {

@@ -195,12 +195,14 @@ func (c *Checker) Rules(p listinggen.Platform, overrides ...listinggen.RuleOverr
 }
 
 // Check reports every violation in the copy under rules. A checker
-// without a platform in its scope takes the rules' platform.
+// without a platform in its scope takes the rules' platform; the product
+// categories depend on the scope's category only, so they carry over
+// rather than being looked up again on every check.
 func (c *Checker) Check(rules listinggen.TextRules, cp listinggen.Copy) listinggen.ComplianceReport {
 	if c.scope.Platform == "" && rules.Platform != "" {
-		s := c.scope
-		s.Platform = rules.Platform
-		c = c.In(s)
+		d := *c
+		d.scope.Platform = rules.Platform
+		c = &d
 	}
 	var vs []listinggen.Violation
 	vs = append(vs, c.FindTerms("title", cp.Title)...)
