@@ -85,9 +85,10 @@ func (rw *Rewriter) Rewrite(ctx context.Context, req listinggen.RewriteRequest) 
 	}}, nil
 }
 
-// distinctDraws bounds the titles drawn to find one unlike the group's: a
-// draw costs tens of microseconds, and a product whose words allow a
-// distinct title shows one within a few dozen.
+// distinctDraws bounds the titles drawn to find one unlike the group's:
+// a draw is cheap next to the rest of a rewrite, and a product whose words
+// allow a distinct title at all shows one long before the bound; one whose
+// words do not would otherwise draw forever.
 const distinctDraws = 64
 
 // distinctTitle returns first, or, when it repeats one of d's titles, the
