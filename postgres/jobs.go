@@ -393,12 +393,6 @@ func (s *Store) ClaimItem(ctx context.Context, itemID int64, workerID string) (i
 	return item, job, ok, nil
 }
 
-// errClaimLost is what FinishItem and ReleaseItem answer when the item is
-// no longer running under the claim they were given.
-func errClaimLost(itemID int64) error {
-	return listinggen.Errorf(listinggen.ECONFLICT, "item %d is no longer held under this claim: it was taken back or finished by another delivery", itemID)
-}
-
 func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 	if !it.State.Final() {
 		return listinggen.Errorf(listinggen.EINVALID, "FinishItem needs a final state, got %s", it.State)
@@ -410,7 +404,7 @@ func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 			cost_usd = $6, updated_at = $7 WHERE id = $8 AND state = $9 AND claim = $10 RETURNING tenant_id, job_id`,
 			it.State, it.ListingID, it.Error, it.PromptTokens, it.CompletionTokens, it.CostUSD, now, it.ID, listinggen.ItemRunning, it.Claim).Scan(&tenant, &jobID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errClaimLost(it.ID)
+			return listinggen.ErrClaimLost(it.ID)
 		}
 		if err != nil {
 			return err
@@ -440,7 +434,7 @@ func (s *Store) ReleaseItem(ctx context.Context, it *listinggen.JobItem, reason 
 		return translate(err)
 	}
 	if tag.RowsAffected() == 0 {
-		return errClaimLost(it.ID)
+		return listinggen.ErrClaimLost(it.ID)
 	}
 	return nil
 }
