@@ -353,27 +353,28 @@ func scanItem(row pgx.Row) (*listinggen.JobItem, error) {
 func (s *Store) ClaimItem(ctx context.Context, itemID int64, workerID string) (item *listinggen.JobItem, job *listinggen.Job, ok bool, err error) {
 	err = s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		now := s.timestamp()
+		// One statement locks the item, claims it when it is queued or
+		// running and says which it was: a running item delivered again is
+		// taken over, the earlier claim fenced out by the new claim number.
+		// No row: the item is final (or gone, which the read below reports).
 		var prev listinggen.ItemState
-		if err := tx.QueryRow(ctx, `SELECT state FROM job_items WHERE id = $1 FOR UPDATE`, itemID).Scan(&prev); err != nil {
+		err := tx.QueryRow(ctx, `UPDATE job_items i SET state = $1, attempts = i.attempts + 1, claim = i.claim + 1, worker_id = $2, updated_at = $3,
+			recovered = CASE WHEN prev.state = $1 THEN $4 ELSE i.recovered END
+			FROM (SELECT id, state FROM job_items WHERE id = $5 FOR UPDATE) prev
+			WHERE i.id = prev.id AND prev.state IN ($1, $6) RETURNING prev.state`,
+			listinggen.ItemRunning, workerID, now, listinggen.RecoveredRescued, itemID, listinggen.ItemQueued).Scan(&prev)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
 			return err
-		}
-		ok = prev == listinggen.ItemQueued || prev == listinggen.ItemRunning
-		if ok {
-			// A running item delivered again is taken over: the earlier
-			// claim is fenced out by the new claim number.
-			rescued := prev == listinggen.ItemRunning
-			if _, err := tx.Exec(ctx, `UPDATE job_items SET state = $1, attempts = attempts + 1, claim = claim + 1, worker_id = $2, updated_at = $3,
-				recovered = CASE WHEN $4 THEN $5 ELSE recovered END WHERE id = $6`,
-				listinggen.ItemRunning, workerID, now, rescued, listinggen.RecoveredRescued, itemID); err != nil {
-				return err
-			}
-			if rescued {
+		default:
+			ok = true
+			if prev == listinggen.ItemRunning {
 				if err := countRecovered(ctx, tx, listinggen.RecoveredRescued, 1); err != nil {
 					return err
 				}
 			}
 		}
-		var err error
 		if item, err = scanItem(tx.QueryRow(ctx, `SELECT `+itemColumns+itemJoin+` WHERE i.id = $1`, itemID)); err != nil {
 			return err
 		}
