@@ -55,12 +55,37 @@ const (
 	ReclaimAll
 )
 
+// Check returns EINVALID for a value that names no scope, so that every
+// store refuses it alike.
+func (s ReclaimScope) Check() error {
+	if s != ReclaimExpired && s != ReclaimAll {
+		return Errorf(EINVALID, "unknown reclaim scope %d", s)
+	}
+	return nil
+}
+
 // Reason is the recovery a scope records on the items it takes back.
 func (s ReclaimScope) Reason() Recovery {
 	if s == ReclaimAll {
 		return RecoveredAtRestart
 	}
 	return RecoveredLeaseExpired
+}
+
+// reclaimErrors are the error a taken-back item shows until it runs again.
+var reclaimErrors = map[Recovery]string{
+	RecoveredAtRestart:    "the process working it stopped; taken back at restart",
+	RecoveredLeaseExpired: "the worker working it stopped (its lease expired); taken back",
+}
+
+// ItemError is the error the stores record on an item taken back for r,
+// shown until the item runs again.
+func (r Recovery) ItemError() string { return reclaimErrors[r] }
+
+// ErrClaimLost is what JobStore.FinishItem and ReleaseItem return when the
+// item is no longer running under the claim they were given.
+func ErrClaimLost(itemID int64) error {
+	return Errorf(ECONFLICT, "item %d is no longer held under this claim: it was taken back or finished by another delivery", itemID)
 }
 
 // ReclaimFunc re-enqueues, inside the store's transaction tx, the items
@@ -77,6 +102,16 @@ type RecoveryStats struct {
 	Recovered map[Recovery]int64
 	// Workers counts the worker processes whose lease is live.
 	Workers int
+}
+
+// NewRecoveryStats returns stats with every reason counted at zero, so
+// that each reason's metric exists before its first recovery.
+func NewRecoveryStats() RecoveryStats {
+	st := RecoveryStats{Recovered: make(map[Recovery]int64, len(Recoveries))}
+	for _, r := range Recoveries {
+		st.Recovered[r] = 0
+	}
+	return st
 }
 
 // JobRecovery is how many of a job's items were taken back from a worker

@@ -353,27 +353,28 @@ func scanItem(row pgx.Row) (*listinggen.JobItem, error) {
 func (s *Store) ClaimItem(ctx context.Context, itemID int64, workerID string) (item *listinggen.JobItem, job *listinggen.Job, ok bool, err error) {
 	err = s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		now := s.timestamp()
+		// One statement locks the item, claims it when it is queued or
+		// running and says which it was: a running item delivered again is
+		// taken over, the earlier claim fenced out by the new claim number.
+		// No row: the item is final (or gone, which the read below reports).
 		var prev listinggen.ItemState
-		if err := tx.QueryRow(ctx, `SELECT state FROM job_items WHERE id = $1 FOR UPDATE`, itemID).Scan(&prev); err != nil {
+		err := tx.QueryRow(ctx, `UPDATE job_items i SET state = $1, attempts = i.attempts + 1, claim = i.claim + 1, worker_id = $2, updated_at = $3,
+			recovered = CASE WHEN prev.state = $1 THEN $4 ELSE i.recovered END
+			FROM (SELECT id, state FROM job_items WHERE id = $5 FOR UPDATE) prev
+			WHERE i.id = prev.id AND prev.state IN ($1, $6) RETURNING prev.state`,
+			listinggen.ItemRunning, workerID, now, listinggen.RecoveredRescued, itemID, listinggen.ItemQueued).Scan(&prev)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
 			return err
-		}
-		ok = prev == listinggen.ItemQueued || prev == listinggen.ItemRunning
-		if ok {
-			// A running item delivered again is taken over: the earlier
-			// claim is fenced out by the new claim number.
-			rescued := prev == listinggen.ItemRunning
-			if _, err := tx.Exec(ctx, `UPDATE job_items SET state = $1, attempts = attempts + 1, claim = claim + 1, worker_id = $2, updated_at = $3,
-				recovered = CASE WHEN $4 THEN $5 ELSE recovered END WHERE id = $6`,
-				listinggen.ItemRunning, workerID, now, rescued, listinggen.RecoveredRescued, itemID); err != nil {
-				return err
-			}
-			if rescued {
+		default:
+			ok = true
+			if prev == listinggen.ItemRunning {
 				if err := countRecovered(ctx, tx, listinggen.RecoveredRescued, 1); err != nil {
 					return err
 				}
 			}
 		}
-		var err error
 		if item, err = scanItem(tx.QueryRow(ctx, `SELECT `+itemColumns+itemJoin+` WHERE i.id = $1`, itemID)); err != nil {
 			return err
 		}
@@ -393,12 +394,6 @@ func (s *Store) ClaimItem(ctx context.Context, itemID int64, workerID string) (i
 	return item, job, ok, nil
 }
 
-// errClaimLost is what FinishItem and ReleaseItem answer when the item is
-// no longer running under the claim they were given.
-func errClaimLost(itemID int64) error {
-	return listinggen.Errorf(listinggen.ECONFLICT, "item %d is no longer held under this claim: it was taken back or finished by another delivery", itemID)
-}
-
 func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 	if !it.State.Final() {
 		return listinggen.Errorf(listinggen.EINVALID, "FinishItem needs a final state, got %s", it.State)
@@ -410,7 +405,7 @@ func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 			cost_usd = $6, updated_at = $7 WHERE id = $8 AND state = $9 AND claim = $10 RETURNING tenant_id, job_id`,
 			it.State, it.ListingID, it.Error, it.PromptTokens, it.CompletionTokens, it.CostUSD, now, it.ID, listinggen.ItemRunning, it.Claim).Scan(&tenant, &jobID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errClaimLost(it.ID)
+			return listinggen.ErrClaimLost(it.ID)
 		}
 		if err != nil {
 			return err
@@ -440,7 +435,7 @@ func (s *Store) ReleaseItem(ctx context.Context, it *listinggen.JobItem, reason 
 		return translate(err)
 	}
 	if tag.RowsAffected() == 0 {
-		return errClaimLost(it.ID)
+		return listinggen.ErrClaimLost(it.ID)
 	}
 	return nil
 }

@@ -28,21 +28,14 @@ func (s *Store) EndLease(ctx context.Context, workerID string) error {
 	return translate(err)
 }
 
-// reclaimMessages are the error a taken-back item shows until it runs
-// again.
-var reclaimMessages = map[listinggen.Recovery]string{
-	listinggen.RecoveredAtRestart:    "the process working it stopped; taken back at restart",
-	listinggen.RecoveredLeaseExpired: "the worker working it stopped (its lease expired); taken back",
-}
-
 // ReclaimItems skips the rows another transaction holds (SKIP LOCKED):
 // reclaimers running at once in several workers take disjoint sets, and
 // none waits on a paused process's open transaction. A stopped worker
 // whose items were not all taken back keeps its lease row, so the next
 // call tries again.
 func (s *Store) ReclaimItems(ctx context.Context, scope listinggen.ReclaimScope, requeue listinggen.ReclaimFunc) (int, error) {
-	if scope != listinggen.ReclaimExpired && scope != listinggen.ReclaimAll {
-		return 0, listinggen.Errorf(listinggen.EINVALID, "unknown reclaim scope %d", scope)
+	if err := scope.Check(); err != nil {
+		return 0, err
 	}
 	reason := scope.Reason()
 	var items []int64
@@ -68,7 +61,7 @@ func (s *Store) ReclaimItems(ctx context.Context, scope listinggen.ReclaimScope,
 			return nil
 		}
 		holders := `AND worker_id = ANY($5)`
-		args := []any{listinggen.ItemQueued, reason, reclaimMessages[reason], s.timestamp(), dead}
+		args := []any{listinggen.ItemQueued, reason, reason.ItemError(), s.timestamp(), dead}
 		if scope == listinggen.ReclaimAll {
 			holders, args = ``, args[:4]
 		}
@@ -114,10 +107,7 @@ func countRecovered(ctx context.Context, tx pgx.Tx, reason listinggen.Recovery, 
 }
 
 func (s *Store) RecoveryStats(ctx context.Context) (listinggen.RecoveryStats, error) {
-	st := listinggen.RecoveryStats{Recovered: make(map[listinggen.Recovery]int64, len(listinggen.Recoveries))}
-	for _, r := range listinggen.Recoveries {
-		st.Recovered[r] = 0
-	}
+	st := listinggen.NewRecoveryStats()
 	rows, err := s.pool.Query(ctx, `SELECT reason, items FROM item_recoveries`)
 	if err != nil {
 		return st, translate(err)

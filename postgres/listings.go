@@ -162,16 +162,8 @@ func (s *Store) FindListingsByID(ctx context.Context, tenantID string, ids []str
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
-	ls := make([]*listinggen.Listing, 0, len(ids))
-	for rows.Next() {
-		l, err := scanListing(rows)
-		if err != nil {
-			return nil, translate(err)
-		}
-		ls = append(ls, l)
-	}
-	if err := rows.Err(); err != nil {
+	ls, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*listinggen.Listing, error) { return scanListing(r) })
+	if err != nil {
 		return nil, translate(err)
 	}
 	return listinggen.InIDOrder(ids, ls)

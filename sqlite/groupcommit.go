@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 )
 
@@ -33,6 +34,10 @@ type groupWrite struct {
 	ctx context.Context
 	fn  func(*sql.Tx) error
 	err error
+	// panicked is what fn panicked with, raised again in the caller's
+	// goroutine: fn may run in another caller's (the leader's), which
+	// must not die of it nor leave the lead held and the others waiting.
+	panicked any
 	// wake tells the caller that its write is committed or failed (false)
 	// or that it now leads (true).
 	wake chan bool
@@ -46,7 +51,7 @@ func (g *groupCommit) do(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error
 	g.leading = true
 	g.mu.Unlock()
 	if !lead && !<-w.wake {
-		return w.err
+		return w.result()
 	}
 	g.mu.Lock()
 	n := min(len(g.queue), maxGroup)
@@ -67,6 +72,25 @@ func (g *groupCommit) do(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error
 		if o != w {
 			o.wake <- false
 		}
+	}
+	return w.result()
+}
+
+// run calls fn, turning a panic into the write's failure.
+func (w *groupWrite) run(tx *sql.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.panicked = r
+			err = fmt.Errorf("sqlite: write panicked: %v", r)
+		}
+	}()
+	return w.fn(tx)
+}
+
+// result is the write's outcome in its caller's goroutine.
+func (w *groupWrite) result() error {
+	if w.panicked != nil {
+		panic(w.panicked)
 	}
 	return w.err
 }
@@ -99,7 +123,7 @@ func solo(db *sql.DB, w *groupWrite) error {
 		return translate(err)
 	}
 	defer tx.Rollback()
-	if err := w.fn(tx); err != nil {
+	if err := w.run(tx); err != nil {
 		return translate(err)
 	}
 	return translate(tx.Commit())
@@ -125,7 +149,7 @@ func inGroup(db *sql.DB, group []*groupWrite) error {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
 			return err
 		}
-		if w.err = w.fn(tx); w.err != nil {
+		if w.err = w.run(tx); w.err != nil {
 			w.err = translate(w.err)
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
 				return err

@@ -342,12 +342,6 @@ const (
 		AND NOT EXISTS (SELECT 1 FROM job_items WHERE job_id = ? AND state IN (?, ?))`
 )
 
-// errClaimLost is what FinishItem and ReleaseItem answer when the item is
-// no longer running under the claim they were given.
-func errClaimLost(itemID int64) error {
-	return listinggen.Errorf(listinggen.ECONFLICT, "item %d is no longer held under this claim: it was taken back or finished by another delivery", itemID)
-}
-
 func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 	if !it.State.Final() {
 		return listinggen.Errorf(listinggen.EINVALID, "FinishItem needs a final state, got %s", it.State)
@@ -359,7 +353,7 @@ func (s *Store) FinishItem(ctx context.Context, it *listinggen.JobItem) error {
 		err := tx.QueryRowContext(ctx, qFinishItem,
 			it.State, it.ListingID, it.Error, it.PromptTokens, it.CompletionTokens, it.CostUSD, formatTime(now), it.ID, listinggen.ItemRunning, it.Claim).Scan(&tenant, &jobID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return errClaimLost(it.ID)
+			return listinggen.ErrClaimLost(it.ID)
 		}
 		if err != nil {
 			return err
@@ -387,7 +381,7 @@ func (s *Store) ReleaseItem(ctx context.Context, it *listinggen.JobItem, reason 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errClaimLost(it.ID)
+			return listinggen.ErrClaimLost(it.ID)
 		}
 		return nil
 	})

@@ -34,16 +34,9 @@ func (s *Store) EndLease(ctx context.Context, workerID string) error {
 	})
 }
 
-// reclaimMessages are the error a taken-back item shows until it runs
-// again.
-var reclaimMessages = map[listinggen.Recovery]string{
-	listinggen.RecoveredAtRestart:    "the process working it stopped; taken back at restart",
-	listinggen.RecoveredLeaseExpired: "the worker working it stopped (its lease expired); taken back",
-}
-
 func (s *Store) ReclaimItems(ctx context.Context, scope listinggen.ReclaimScope, requeue listinggen.ReclaimFunc) (int, error) {
-	if scope != listinggen.ReclaimExpired && scope != listinggen.ReclaimAll {
-		return 0, listinggen.Errorf(listinggen.EINVALID, "unknown reclaim scope %d", scope)
+	if err := scope.Check(); err != nil {
+		return 0, err
 	}
 	reason := scope.Reason()
 	var items []int64
@@ -61,7 +54,7 @@ func (s *Store) ReclaimItems(ctx context.Context, scope listinggen.ReclaimScope,
 			return nil
 		}
 		q = `UPDATE job_items SET state = ?, recovered = ?, error = ?, updated_at = ? WHERE state = ?`
-		args = []any{listinggen.ItemQueued, reason, reclaimMessages[reason], now, listinggen.ItemRunning}
+		args = []any{listinggen.ItemQueued, reason, reason.ItemError(), now, listinggen.ItemRunning}
 		if scope == listinggen.ReclaimExpired {
 			q += ` AND worker_id IN (` + placeholders(len(dead)) + `)`
 			for _, id := range dead {
@@ -107,10 +100,7 @@ func countRecovered(ctx context.Context, tx *sql.Tx, reason listinggen.Recovery,
 }
 
 func (s *Store) RecoveryStats(ctx context.Context) (listinggen.RecoveryStats, error) {
-	st := listinggen.RecoveryStats{Recovered: make(map[listinggen.Recovery]int64, len(listinggen.Recoveries))}
-	for _, r := range listinggen.Recoveries {
-		st.Recovered[r] = 0
-	}
+	st := listinggen.NewRecoveryStats()
 	rows, err := s.reader.QueryContext(ctx, `SELECT reason, items FROM item_recoveries`)
 	if err != nil {
 		return st, translate(err)
