@@ -182,11 +182,12 @@ func (p *Processor) decodeAndRender(ctx context.Context, data []byte, variants [
 // http(s) URLs reach the fetcher.
 func (p *Processor) read(ctx context.Context, in listinggen.ImageInput) ([]byte, error) {
 	data := in.Data
+	name, demo := listinggen.DemoImageName(in.URL)
 	switch {
 	case data != nil:
-	case isDemo(in.URL):
+	case demo:
 		var err error
-		if data, err = p.demoPhoto(in.URL); err != nil {
+		if data, err = p.demoPhoto(name); err != nil {
 			return nil, err
 		}
 	default:
