@@ -96,12 +96,13 @@ func NewProcessor(cfg Config, store BlobPutter, logger *slog.Logger) (*Processor
 // Fetcher returns the processor's fetcher (for a fetch-by-URL endpoint).
 func (p *Processor) Fetcher() *Fetcher { return p.fetcher }
 
-// Process makes the variants of spec (already narrowed with ForCategory)
-// for every input, concurrently within the processor's bounds. A bad image
-// never fails the others: each failure is one ImageError. Process returns
-// an error only when ctx ends first; the partial Result is still returned.
 var _ listinggen.ImageProcessor = (*Processor)(nil)
 
+// Process makes the variants of spec (already narrowed with ForCategory)
+// for every input, concurrently within the processor's bounds. A bad image
+// never fails the others: each failure is one listinggen.ImageFailure.
+// Process returns an error only when ctx ends first; the partial result is
+// still returned.
 func (p *Processor) Process(ctx context.Context, spec listinggen.ImageSpec, inputs []listinggen.ImageInput) (listinggen.ImageResult, error) {
 	if err := spec.Validate(); err != nil {
 		return listinggen.ImageResult{}, listinggen.WrapError(listinggen.EINTERNAL, err, "invalid image spec")
