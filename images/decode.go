@@ -62,7 +62,7 @@ type Source struct {
 	cdx, cdy  int
 	// storedW and storedH are the file's full size in stored orientation;
 	// the planes hold it at 1/denom scale, where the last row and column
-	// may be partly padding (see jpegscale.Decode). Regions are laid out
+	// may be partly padding (see jpegscale.DecodeBytes). Regions are laid out
 	// at full size and divided by denom, so that the variants' sizes do
 	// not depend on the scale the file was decoded at.
 	storedW, storedH int
@@ -121,7 +121,7 @@ func decode(data []byte, lim Limits, vs []VariantSpec) (*Source, error) {
 		var err error
 		if format == FormatJPEG {
 			d, half := shrinkDenom(cfg.Width, cfg.Height, o, vs)
-			img, denom, err = jpegscale.Options{MaxPixels: lim.MaxPixels, MaxBytes: lim.MaxBytes, HalfChroma: half}.
+			img, denom, err = jpegscale.Options{MaxPixels: lim.MaxPixels, HalfChroma: half}.
 				DecodeBytes(data, (cfg.Width+d-1)/d, (cfg.Height+d-1)/d)
 			return err
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/disintegration/imaging"
+
+	"github.com/listinggen/listinggen"
 )
 
 // PHash is a 64-bit perceptual hash (the DCT "pHash") of an image's
@@ -15,8 +17,9 @@ import (
 // size, compression or small edits. It is written as 16 hex digits.
 type PHash uint64
 
-// String returns the hash as 16 lower-case hex digits.
-func (h PHash) String() string { return fmt.Sprintf("%016x", uint64(h)) }
+// String returns the hash as listings store it (listinggen.FormatPHash),
+// so that the two forms cannot drift apart.
+func (h PHash) String() string { return listinggen.FormatPHash(uint64(h)) }
 
 // MarshalText writes the hex form, so JSON carries a string (a uint64 does
 // not survive JavaScript's numbers).

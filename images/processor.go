@@ -96,12 +96,13 @@ func NewProcessor(cfg Config, store BlobPutter, logger *slog.Logger) (*Processor
 // Fetcher returns the processor's fetcher (for a fetch-by-URL endpoint).
 func (p *Processor) Fetcher() *Fetcher { return p.fetcher }
 
-// Process makes the variants of spec (already narrowed with ForCategory)
-// for every input, concurrently within the processor's bounds. A bad image
-// never fails the others: each failure is one ImageError. Process returns
-// an error only when ctx ends first; the partial Result is still returned.
 var _ listinggen.ImageProcessor = (*Processor)(nil)
 
+// Process makes the variants of spec (already narrowed with ForCategory)
+// for every input, concurrently within the processor's bounds. A bad image
+// never fails the others: each failure is one listinggen.ImageFailure.
+// Process returns an error only when ctx ends first; the partial result is
+// still returned.
 func (p *Processor) Process(ctx context.Context, spec listinggen.ImageSpec, inputs []listinggen.ImageInput) (listinggen.ImageResult, error) {
 	if err := spec.Validate(); err != nil {
 		return listinggen.ImageResult{}, listinggen.WrapError(listinggen.EINTERNAL, err, "invalid image spec")
@@ -182,11 +183,12 @@ func (p *Processor) decodeAndRender(ctx context.Context, data []byte, variants [
 // http(s) URLs reach the fetcher.
 func (p *Processor) read(ctx context.Context, in listinggen.ImageInput) ([]byte, error) {
 	data := in.Data
+	name, demo := listinggen.DemoImageName(in.URL)
 	switch {
 	case data != nil:
-	case isDemo(in.URL):
+	case demo:
 		var err error
-		if data, err = p.demoPhoto(in.URL); err != nil {
+		if data, err = p.demoPhoto(name); err != nil {
 			return nil, err
 		}
 	default:

@@ -698,23 +698,13 @@ func (d *decoder) restart(m uint8) error {
 // bitReader only around a refill or a long code.
 func (d *decoder) blockSequential(c *component, bx, by int) error {
 	br := &d.br
-	dcT, acT := d.huff[0][c.td], d.huff[1][c.ta]
+	acT := d.huff[1][c.ta]
 	qz := &c.mul
 	blk := &d.blk
 	slot := &c.sc.slot
 
-	if br.n < 32 {
-		br.fill()
-	}
-	s := br.decode(dcT)
-	if s < 0 {
-		return errBadHuffman
-	}
-	if s > 0 {
-		if s > 15 {
-			return FormatError("bad DC magnitude")
-		}
-		c.pred += extend(br.bits(uint(s)), uint(s))
+	if err := d.decodeDC(c); err != nil {
+		return err
 	}
 	blk[0] = c.pred * qz[0] // slot[0] is 0 at every scale
 	nz := false
@@ -824,7 +814,9 @@ func (d *decoder) coefBlock(c *component, bx, by int) *[64]int16 {
 	return (*[64]int16)(c.coefs[i : i+64])
 }
 
-func (d *decoder) blockDCFirst(c *component, bx, by int, al int) error {
+// decodeDC decodes a block's DC difference and adds it to c's prediction;
+// sequential and first progressive DC scans code it the same way.
+func (d *decoder) decodeDC(c *component) error {
 	br := &d.br
 	if br.n < 32 {
 		br.fill()
@@ -838,6 +830,13 @@ func (d *decoder) blockDCFirst(c *component, bx, by int, al int) error {
 			return FormatError("bad DC magnitude")
 		}
 		c.pred += extend(br.bits(uint(s)), uint(s))
+	}
+	return nil
+}
+
+func (d *decoder) blockDCFirst(c *component, bx, by int, al int) error {
+	if err := d.decodeDC(c); err != nil {
+		return err
 	}
 	d.coefBlock(c, bx, by)[0] = int16(c.pred * (1 << al))
 	return nil

@@ -34,16 +34,11 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-	"io"
 )
 
 // DefaultMaxPixels is the largest width×height decoded when Options leaves
 // MaxPixels zero; it matches the image pipeline's default limit.
 const DefaultMaxPixels = 40_000_000
-
-// DefaultMaxBytes bounds what Decode reads from its reader when Options
-// leaves MaxBytes zero.
-const DefaultMaxBytes = 64 << 20
 
 // Options bound what a decode may cost. The zero value uses the defaults.
 type Options struct {
@@ -51,9 +46,6 @@ type Options struct {
 	// files fail with a *TooLargeError as soon as the frame header has
 	// been read, before any pixel or coefficient memory is allocated.
 	MaxPixels int64
-	// MaxBytes is the most Decode reads from its reader; a longer input
-	// fails. DecodeBytes is given its bytes and does not check it.
-	MaxBytes int64
 	// HalfChroma lets a file whose chroma is stored at full resolution
 	// (4:4:4) have its chroma decoded at half the luma's scale, returned
 	// as 4:2:0, each chroma sample the mean of the 2×2 the full chroma
@@ -69,13 +61,6 @@ func (o Options) maxPixels() int64 {
 		return DefaultMaxPixels
 	}
 	return o.MaxPixels
-}
-
-func (o Options) maxBytes() int64 {
-	if o.MaxBytes <= 0 {
-		return DefaultMaxBytes
-	}
-	return o.MaxBytes
 }
 
 // TooLargeError reports a file whose declared size is above
@@ -103,10 +88,12 @@ func Denom(w, h, minW, minH int) int {
 	return 1
 }
 
-// Decode reads a JPEG from r and decodes it at scale 1/denom, the smallest
-// scale whose result is at least minW×minH (see Denom), with the default
-// Options. The image is ceil(W/denom)×ceil(H/denom) for a W×H file. When
-// W or H is not a multiple of denom, the last column or row is partly
+// DecodeBytes decodes a JPEG at scale 1/denom, the smallest scale whose
+// result is at least minW×minH (see Denom), with the default Options. It
+// reads data without changing or keeping it, so the caller can still read
+// metadata such as the EXIF orientation from the same bytes. The image is
+// ceil(W/denom)×ceil(H/denom) for a W×H file. When W or H is not a
+// multiple of denom, the last column or row is partly
 // padding (1001 rows at 1/4 are 250.25 rows of picture in 251), so a
 // resampler should take its region in full-size coordinates divided by
 // denom rather than stretch the whole decoded image. Files this package
@@ -114,28 +101,8 @@ func Denom(w, h, minW, minH int) int {
 //
 // minW and minH are in the file's stored orientation: a caller that
 // applies an EXIF rotation by 90° swaps them.
-func Decode(r io.Reader, minW, minH int) (img image.Image, denom int, err error) {
-	return Options{}.Decode(r, minW, minH)
-}
-
-// DecodeBytes is Decode for a file already in memory. It reads data without
-// changing or keeping it, so the caller can still read metadata such as the
-// EXIF orientation from the same bytes.
 func DecodeBytes(data []byte, minW, minH int) (img image.Image, denom int, err error) {
 	return Options{}.DecodeBytes(data, minW, minH)
-}
-
-// Decode is the package's Decode with the limits of o.
-func (o Options) Decode(r io.Reader, minW, minH int) (image.Image, int, error) {
-	limit := o.maxBytes()
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, 0, err
-	}
-	if int64(len(data)) > limit {
-		return nil, 0, fmt.Errorf("jpegscale: the file is larger than the limit of %d bytes", limit)
-	}
-	return o.DecodeBytes(data, minW, minH)
 }
 
 // ErrPanic is wrapped by the error returned when a decoder panicked: a bug
@@ -179,11 +146,4 @@ func (o Options) decodeBytes(data []byte, minW, minH int) (image.Image, int, err
 		return nil, 0, err
 	}
 	return img, 1, nil
-}
-
-// DecodeConfig returns the file's full-size dimensions and colour model
-// from its headers; it is image/jpeg's, so the two packages agree on what
-// a file declares.
-func DecodeConfig(r io.Reader) (image.Config, error) {
-	return jpeg.DecodeConfig(r)
 }

@@ -341,29 +341,6 @@ func TestDecodeDoesNotTouchTheBytes(t *testing.T) {
 	}
 }
 
-func TestDecodeFromReader(t *testing.T) {
-	data := readFile(t, "testdata/420-progressive.jpg")
-	a, da, err := Decode(bytes.NewReader(data), 50, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, db, err := DecodeBytes(data, 50, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if da != db || da != 4 || a.Bounds() != b.Bounds() {
-		t.Fatalf("reader: denom %d %v; bytes: denom %d %v", da, a.Bounds(), db, b.Bounds())
-	}
-	_, _, err = Options{MaxBytes: int64(len(data) - 1)}.Decode(bytes.NewReader(data), 1, 1)
-	if err == nil || !strings.Contains(err.Error(), "larger than the limit") {
-		t.Fatalf("MaxBytes: err = %v", err)
-	}
-	cfg, err := DecodeConfig(bytes.NewReader(data))
-	if err != nil || cfg.Width != 209 || cfg.Height != 143 {
-		t.Fatalf("DecodeConfig = %+v, %v", cfg, err)
-	}
-}
-
 // sofHeader returns a minimal JPEG that declares w×h pixels and stops
 // after its frame header.
 func sofHeader(w, h int, progressive bool) []byte {
@@ -635,7 +612,7 @@ func TestHalfChroma(t *testing.T) {
 	for _, f := range files {
 		data := readFile(t, f)
 		for _, denom := range []int{1, 2, 4, 8} {
-			cfg, err := DecodeConfig(bytes.NewReader(data))
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
 			if err != nil {
 				t.Fatal(err)
 			}

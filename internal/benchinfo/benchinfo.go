@@ -43,8 +43,9 @@ func CPU() string {
 		fields["cpu family"], fields["model"], fields["stepping"], runtime.NumCPU(), runtime.GOMAXPROCS(0))
 }
 
-// Libvips returns the version of the libvips whose vipsthumbnail is on
-// the PATH, or says that there is none.
+// Libvips returns the version the vips command on the PATH reports (the
+// libvips that vipsthumbnail, installed with it, runs on), or says that
+// there is none.
 func Libvips() string {
 	out, err := exec.Command("vips", "--version").Output()
 	if err != nil {
