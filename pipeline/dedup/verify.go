@@ -230,6 +230,7 @@ func (v *Verifier) priors(a, b *features, facts *pairFacts) (brand, category, im
 type pairFacts struct {
 	// explain asks for what only the sentences need.
 	explain            bool
+	titles             float64  // the titles' n-gram cosine (fNgram)
 	shared, only       []string // rarest shared title tokens; rarest tokens of one title alone
 	code, missA, missB string
 	variant, family    string
@@ -244,6 +245,7 @@ type pairFacts struct {
 // what the evidence sentences cite.
 func pairFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
 	x[fNgram] = cosineGrams(a, b)
+	facts.titles = x[fNgram]
 	tt := merge(&a.title, &b.title, facts.explain)
 	x[fTokenCos] = cosineOf(&a.title, &b.title, tt)
 	x[fContain] = 0
@@ -434,7 +436,7 @@ func specFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
 func (f *pairFacts) reason(kind string, a, b *features) string {
 	switch kind {
 	case EvidenceText:
-		s := fmt.Sprintf("titles %.0f%% alike", 100*cosineGrams(a, b))
+		s := fmt.Sprintf("titles %.0f%% alike", 100*f.titles)
 		if len(f.shared) > 0 {
 			s += ", sharing " + strings.Join(f.shared, " ")
 		}
