@@ -68,25 +68,18 @@ func planClusters(r catalog.Reader) (clusterer, catalog.Reader) {
 // the comparisons would exceed clusterMaxPairs.
 func evidenceClusters(rows []catalog.Row) clusterer {
 	var valid []int
-	perCategory := map[string]int{}
+	var products []listinggen.Product
 	for i, row := range rows {
 		if len(row.Problems) == 0 {
 			valid = append(valid, i)
-			perCategory[row.Product.Category]++
+			products = append(products, row.Product)
 		}
 	}
-	pairs := 0
-	for _, m := range perCategory {
-		pairs += m * min(m-1, dedup.DefaultNeighbours)
-	}
-	if pairs > clusterMaxPairs {
+	cfg := dedup.DefaultClusterConfig()
+	if dedup.Comparisons(products, cfg) > clusterMaxPairs {
 		return nil
 	}
-	products := make([]listinggen.Product, len(valid))
-	for k, i := range valid {
-		products[k] = rows[i].Product
-	}
-	ids := dedup.Cluster(products, dedup.DefaultClusterConfig())
+	ids := dedup.Cluster(products, cfg)
 	reasons := map[int]string{}
 	for cluster, members := range dedup.Groups(ids) {
 		if len(members) < 2 {

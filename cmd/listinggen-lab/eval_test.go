@@ -12,8 +12,8 @@ import (
 
 // TestEvalTargets generates the sample catalogue for ten shops of one
 // group with the real pipeline and checks the targets: no two
-// shops' titles of one product at or above the duplicate threshold (a
-// handful allowed, see maxDuplicateTitlePairs), and the verified check
+// shops' titles of one product at or above the duplicate threshold (see
+// maxDuplicateTitlePairs), and the verified check
 // within the store benchmark's SQLite target (30 ms).
 func TestEvalTargets(t *testing.T) {
 	if testing.Short() {

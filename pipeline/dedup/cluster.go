@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"cmp"
 	"container/heap"
 	"maps"
 	"math"
@@ -97,6 +98,23 @@ func ClusterItems(items []Item, cfg ClusterConfig) []int {
 		ids[i] = n
 	}
 	return ids
+}
+
+// Comparisons bounds the pairs Cluster scores for products under cfg:
+// each product is compared with at most cfg.Neighbours others of its
+// category. A caller that must bound clustering's time decides with it
+// before clustering.
+func Comparisons(products []listinggen.Product, cfg ClusterConfig) int {
+	n := cmp.Or(cfg.Neighbours, DefaultNeighbours)
+	sizes := map[string]int{}
+	for i := range products {
+		sizes[categoryKey(products[i].Category)]++
+	}
+	pairs := 0
+	for _, m := range sizes {
+		pairs += m * min(m-1, n)
+	}
+	return pairs
 }
 
 // BlockThreshold is the threshold for a category of m products, given the

@@ -146,3 +146,19 @@ func TestGroups(t *testing.T) {
 		t.Errorf("Groups = %v", got)
 	}
 }
+
+// Comparisons counts by the categories clustering blocks on, folded.
+func TestComparisons(t *testing.T) {
+	t.Parallel()
+	var ps []listinggen.Product
+	for i := range 40 {
+		ps = append(ps, listinggen.Product{Category: []string{"女装/连衣裙", "女装／连衣裙 "}[i%2]})
+	}
+	ps = append(ps, listinggen.Product{Category: "a"}, listinggen.Product{Category: "a"}, listinggen.Product{Category: "b"})
+	if got, want := Comparisons(ps, ClusterConfig{}), 40*DefaultNeighbours+2; got != want {
+		t.Errorf("Comparisons = %d, want %d", got, want)
+	}
+	if got, want := Comparisons(ps, ClusterConfig{Neighbours: 5}), 40*5+2; got != want {
+		t.Errorf("Comparisons with 5 neighbours = %d, want %d", got, want)
+	}
+}

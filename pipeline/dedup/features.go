@@ -85,9 +85,12 @@ var foldText = textnorm.New(textnorm.Options{Fold: textnorm.FoldWidth | textnorm
 
 func fold(s string) string { return foldText.String(s) }
 
+// categoryKey is the category as clustering blocks on it.
+func categoryKey(c string) string { return strings.TrimSpace(fold(c)) }
+
 // prepare computes what the features of an item's pairs need, once.
 func prepare(it Item, idf *IDF) *features {
-	f := &features{item: it, brand: strings.TrimSpace(fold(it.Brand)), category: strings.TrimSpace(fold(it.Category))}
+	f := &features{item: it, brand: strings.TrimSpace(fold(it.Brand)), category: categoryKey(it.Category)}
 	title := fold(it.Title)
 	all := title + "\n" + fold(it.Text)
 	f.grams = ngrams(title)

@@ -104,7 +104,6 @@ type Assessment struct {
 	TextScore float64
 	Prior     float64
 	Evidence  []Evidence
-	x         [NumFeatures]float64
 }
 
 // Reasons lists the evidence sentences, strongest first.
@@ -115,9 +114,6 @@ func (a Assessment) Reasons() []string {
 	}
 	return out
 }
-
-// Features are the pair's feature values: what a fit learns from.
-func (a Assessment) Features() [NumFeatures]float64 { return a.x }
 
 // FeatureName names feature i.
 func FeatureName(i int) string { return featureNames[i] }
@@ -147,12 +143,9 @@ func (v *Verifier) Compare(a, b Item) Assessment {
 // Prepared is an item ready for many comparisons.
 type Prepared struct{ f *features }
 
-// Prepare readies an item for comparisons with PairFeatures or
-// ComparePrepared.
+// Prepare readies an item for PairFeatures, so that an item in many pairs
+// is prepared once.
 func (v *Verifier) Prepare(it Item) Prepared { return Prepared{v.prepare(it)} }
-
-// ComparePrepared is Compare for prepared items.
-func (v *Verifier) ComparePrepared(a, b Prepared) Assessment { return v.compare(a.f, b.f) }
 
 // PairFeatures computes a pair's features without scoring it: what a fit
 // learns from.
@@ -170,11 +163,12 @@ func (v *Verifier) prepare(it Item) *features { return prepare(it, &v.m.IDF) }
 
 func (v *Verifier) compare(a, b *features) Assessment {
 	var as Assessment
+	var x [NumFeatures]float64
 	facts := pairFacts{explain: true}
-	pairFeatures(a, b, &as.x, &facts)
-	as.TextScore = as.x[fNgram]
+	pairFeatures(a, b, &x, &facts)
+	as.TextScore = x[fNgram]
 	var share [NumFeatures]float64
-	z := v.m.logOdds(&as.x, &share)
+	z := v.m.logOdds(&x, &share)
 	as.Prior = z
 	byKind := map[string]float64{}
 	for i, s := range share {
@@ -236,6 +230,7 @@ func (v *Verifier) priors(a, b *features, facts *pairFacts) (brand, category, im
 type pairFacts struct {
 	// explain asks for what only the sentences need.
 	explain            bool
+	titles             float64  // the titles' n-gram cosine (fNgram)
 	shared, only       []string // rarest shared title tokens; rarest tokens of one title alone
 	code, missA, missB string
 	variant, family    string
@@ -250,6 +245,7 @@ type pairFacts struct {
 // what the evidence sentences cite.
 func pairFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
 	x[fNgram] = cosineGrams(a, b)
+	facts.titles = x[fNgram]
 	tt := merge(&a.title, &b.title, facts.explain)
 	x[fTokenCos] = cosineOf(&a.title, &b.title, tt)
 	x[fContain] = 0
@@ -440,7 +436,7 @@ func specFeatures(a, b *features, x *[NumFeatures]float64, facts *pairFacts) {
 func (f *pairFacts) reason(kind string, a, b *features) string {
 	switch kind {
 	case EvidenceText:
-		s := fmt.Sprintf("titles %.0f%% alike", 100*cosineGrams(a, b))
+		s := fmt.Sprintf("titles %.0f%% alike", 100*f.titles)
 		if len(f.shared) > 0 {
 			s += ", sharing " + strings.Join(f.shared, " ")
 		}

@@ -177,7 +177,8 @@ func TestModel(t *testing.T) {
 		}
 	}
 	// Explain's shares and the root values add up to the log-odds.
-	x := NewVerifier(nil).Compare(Item{Title: "a b c"}, Item{Title: "a b d"}).Features()
+	v := NewVerifier(nil)
+	x := PairFeatures(v.Prepare(Item{Title: "a b c"}), v.Prepare(Item{Title: "a b d"}))
 	z, share := m.Explain(x)
 	sum := m.Base
 	for _, tr := range m.Trees {

@@ -135,14 +135,9 @@ func ReadCatalogueFiles(name, cataloguePath, truthPath string) (*Catalogue, erro
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(truthPath)
+	truth, err := readFile(truthPath, func(r io.Reader) ([]int, error) { return ReadTruth(r, ps) })
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	truth, err := ReadTruth(f, ps)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", truthPath, err)
 	}
 	return &Catalogue{Name: name, Products: ps, Truth: truth}, nil
 }

@@ -290,14 +290,27 @@ type PairReport struct {
 // EvaluatePairs tunes the threshold on tune, never on test, and reports
 // the verifier and the trigram-cosine baseline on test.
 func EvaluatePairs(tune, test []Pair, v *dedup.Verifier) PairReport {
-	score := func(a, b dedup.Item) float64 { return v.Compare(a, b).Score }
 	var r PairReport
-	r.Valid = BestThreshold(ScorePairs(tune, score))
-	ts := ScorePairs(test, score)
-	r.Test, r.Brier, r.Curve = At(ts, r.Valid.Threshold), Brier(ts), Curve(ts)
-	r.Shipped, r.Asked = At(ts, v.Model().Policy.Duplicate), Asked(ts, v.Model().Policy)
-	r.BaselineValid = BestThreshold(ScorePairs(tune, TrigramCosine))
-	bs := ScorePairs(test, TrigramCosine)
-	r.BaselineTest, r.BaselineCurve = At(bs, r.BaselineValid.Threshold), Curve(bs)
+	var ts, bs []Scored
+	r.Valid, ts, r.Test = tuned(tune, test, verifierScore(v))
+	r.Brier, r.Curve = Brier(ts), Curve(ts)
+	p := v.Model().Policy
+	r.Shipped, r.Asked = At(ts, p.Duplicate), Asked(ts, p)
+	r.BaselineValid, bs, r.BaselineTest = tuned(tune, test, TrigramCosine)
+	r.BaselineCurve = Curve(bs)
 	return r
+}
+
+// tuned scores tune and test with score and measures test at the
+// threshold best on tune: valid is that best, scores test's scores for
+// any further measure of them.
+func tuned(tune, test []Pair, score func(a, b dedup.Item) float64) (valid Metrics, scores []Scored, m Metrics) {
+	valid = BestThreshold(ScorePairs(tune, score))
+	scores = ScorePairs(test, score)
+	return valid, scores, At(scores, valid.Threshold)
+}
+
+// verifierScore is v's score of a pair, for ScorePairs.
+func verifierScore(v *dedup.Verifier) func(a, b dedup.Item) float64 {
+	return func(a, b dedup.Item) float64 { return v.Compare(a, b).Score }
 }

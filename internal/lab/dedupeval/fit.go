@@ -246,7 +246,7 @@ func productsOf(pairs []Pair) [][]string {
 func ChoosePolicy(v *dedup.Verifier, valid []Named, cfg FitConfig, tune *Catalogue) dedup.Policy {
 	scored := make([][]Scored, len(valid))
 	for i, set := range valid {
-		scored[i] = ScorePairs(set.Pairs, func(a, b dedup.Item) float64 { return v.Compare(a, b).Score })
+		scored[i] = ScorePairs(set.Pairs, verifierScore(v))
 	}
 	ts := make([]float64, 0, 91)
 	for k := 5; k <= 95; k++ {

@@ -25,8 +25,6 @@ type GBTConfig struct {
 	// may never count against a match, in any domain, which keeps a tree
 	// from learning one data set's quirks as a rule.
 	Monotone [dedup.NumFeatures]int8 `json:"-"`
-	// Disabled features are never split on.
-	Disabled [dedup.NumFeatures]bool `json:"-"`
 }
 
 // DefaultGBTConfig is the boosting behind the shipped model.
@@ -257,9 +255,6 @@ func bestSplit(b *binned, hist *histogram, G, H, lo, hi float64, cfg GBTConfig) 
 		}
 	}
 	for f := range dedup.NumFeatures {
-		if cfg.Disabled[f] {
-			continue
-		}
 		nb := len(b.cuts[f]) + 1
 		mg, mh := hist[f][missingBin][0], hist[f][missingBin][1]
 		var gl, hl float64

@@ -81,21 +81,11 @@ func pairRow(name string, valid, test []Pair, shipped, lodo *dedup.Model) Row {
 		}
 	}
 	r := Row{Name: name, Size: fmt.Sprintf("%d pairs, %d matches", len(test), matches)}
-	tuned := func(m *dedup.Model) Metrics {
-		v := dedup.NewVerifier(m)
-		score := func(a, b dedup.Item) float64 { return v.Compare(a, b).Score }
-		t := BestThreshold(ScorePairs(valid, score)).Threshold
-		return At(ScorePairs(test, score), t)
-	}
-	r.All = tuned(shipped)
-	v := dedup.NewVerifier(shipped)
-	scores := ScorePairs(test, func(a, b dedup.Item) float64 { return v.Compare(a, b).Score })
-	r.Shipped, r.Asked = At(scores, shipped.Policy.Duplicate), Asked(scores, shipped.Policy)
+	e := EvaluatePairs(valid, test, dedup.NewVerifier(shipped))
+	r.All, r.Shipped, r.Asked, r.Baseline = e.Test, e.Shipped, e.Asked, &e.BaselineTest
 	if lodo != nil {
-		r.LODO = tuned(lodo)
+		_, _, r.LODO = tuned(valid, test, verifierScore(dedup.NewVerifier(lodo)))
 	}
-	b := At(ScorePairs(test, TrigramCosine), BestThreshold(ScorePairs(valid, TrigramCosine)).Threshold)
-	r.Baseline = &b
 	return r
 }
 
