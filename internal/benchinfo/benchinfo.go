@@ -12,9 +12,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // CPU describes the processor from /proc/cpuinfo: model name,
@@ -67,24 +65,4 @@ func Run(m *testing.M) int {
 		fmt.Println(Line())
 	}
 	return m.Run()
-}
-
-// CPUTime returns the user and system CPU time the process has used so far,
-// all its threads together.
-func CPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// ChildCPUTime returns the user and system CPU time of an exited child
-// process, from its ProcessState.SysUsage.
-func ChildCPUTime(sysUsage any) time.Duration {
-	ru, ok := sysUsage.(*syscall.Rusage)
-	if !ok || ru == nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/listinggen/listinggen/internal/benchinfo"
+
 	"github.com/listinggen/listinggen/pipeline/dedup"
 )
 
@@ -98,9 +100,9 @@ func clusterRow(c, tune *Catalogue, shipped, lodo *dedup.Model, baseline bool) R
 		Size: fmt.Sprintf("%d products, %d clusters", len(c.Products), countClusters(c.Truth))}
 	items := c.Items()
 	prev := runtime.GOMAXPROCS(1)
-	start, wall := cpuTime(), time.Now()
+	start, wall := benchinfo.CPUTime(), time.Now()
 	r.All = PairwiseF1(dedup.ClusterItems(items, dedup.ClusterConfig{Model: shipped}), c.Truth)
-	r.CPU = cpuTime() - start
+	r.CPU = benchinfo.CPUTime() - start
 	if r.CPU <= 0 {
 		r.CPU = time.Since(wall)
 	}
